@@ -1,0 +1,32 @@
+"""gradserve's engine: a numpy autograd library with PyTorch semantics.
+
+    from engine import Tensor
+    x = Tensor([[1, 1], [1, 1]], requires_grad=True)
+    out = ((x + 2) * (x + 2) * 3).mean()
+    out.backward()          # x.grad == 4.5 everywhere
+"""
+
+from . import functions as _functions
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .errors import (
+    BackwardError,
+    DTypeError,
+    EngineError,
+    ExprError,
+    GraphFreedError,
+    LimitError,
+    OpError,
+    ShapeError,
+    TensorError,
+    UnknownNameError,
+)
+from .functions import *  # noqa: F401,F403  (one function per op, plus backward and grad)
+from .functions import backward, grad
+from .registry import OPS, limit_elements
+from .tensor import Tensor, as_array
+
+__all__ = [
+    "Tensor", "as_array", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "OPS", "limit_elements", "EngineError", "BackwardError", "DTypeError", "ExprError", "GraphFreedError",
+    "LimitError", "OpError", "ShapeError", "TensorError", "UnknownNameError", *_functions.__all__,
+]

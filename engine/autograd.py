@@ -1,0 +1,293 @@
+"""Reverse mode: graph nodes, grad mode, and the backward pass.
+
+`run_backward` is the whole algorithm: find the nodes that matter, count their
+dependencies, then hand each node its summed upstream gradient exactly once, in
+topological order, with no recursion. Effects on the outside world (leaf grads,
+freed buffers) are applied only after the pass succeeded, so a failing backward
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError
+
+# ---------------------------------------------------------------------------- grad mode
+
+_local = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_local, "grad_enabled", True)
+
+
+@contextlib.contextmanager
+def set_grad_enabled(enabled: bool) -> Iterator[None]:
+    previous = is_grad_enabled()
+    _local.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        _local.grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: ops inside record no graph (torch.no_grad)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    return set_grad_enabled(True)
+
+
+# ---------------------------------------------------------------------------- journal
+
+class Journal:
+    """Undo log of graph mutations (grads set, buffers freed), for all-or-nothing programs."""
+
+    def __init__(self) -> None:
+        self.undo: list[tuple[Any, str, Any]] = []
+
+    def rollback(self) -> None:
+        for obj, attr, old in reversed(self.undo):
+            setattr(obj, attr, old)
+        self.undo.clear()
+
+
+def _journal() -> Journal | None:
+    return getattr(_local, "journal", None)
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[Journal]:
+    """Record every grad and buffer change made inside; roll them all back if the block raises."""
+    outer = _journal()
+    journal = Journal()
+    _local.journal = journal
+    try:
+        yield journal
+    except BaseException:
+        journal.rollback()
+        raise
+    finally:
+        _local.journal = outer
+    if outer is not None:  # nested: the outer transaction may still need to undo these
+        outer.undo.extend(journal.undo)
+
+
+def set_attr(obj: Any, attr: str, value: Any) -> None:
+    """The one way the engine mutates graph state that outlives an op."""
+    journal = _journal()
+    if journal is not None:
+        journal.undo.append((obj, attr, getattr(obj, attr)))
+    setattr(obj, attr, value)
+
+
+# ---------------------------------------------------------------------------- nodes
+
+class Meta:
+    """Shape and dtype of an input whose data a node did not save."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+def meta_of(x) -> Meta:
+    return Meta(np.shape(x), getattr(x, "dtype", None))
+
+
+class Node:
+    """One recorded op: what backward needs to send a gradient to each input.
+
+    `next[i]` is where input i's gradient goes: another Node, a leaf Tensor that
+    requires grad, or None. `inputs` are the saved inputs (or their Meta when the
+    vjp needs only shapes); `out` is the saved output data when the vjp needs it.
+    """
+
+    __slots__ = ("op", "kwargs", "next", "inputs", "out", "freed", "retained", "__weakref__")
+
+    def __init__(self, op, kwargs, next, inputs, out):
+        self.op = op
+        self.kwargs = kwargs
+        self.next = next
+        self.inputs = inputs
+        self.out = out
+        self.freed = False
+        self.retained = None  # the Tensor whose grad is kept (retain_grad), if any
+
+    @property
+    def name(self) -> str:
+        return self.op.grad_fn
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+    def saved_nbytes(self) -> int:
+        if self.freed or not self.op.saves:
+            return 0
+        total = 0 if self.out is None else self.out.nbytes
+        for x in self.inputs:
+            data = getattr(x, "data", x)
+            if isinstance(data, np.ndarray):
+                total += data.nbytes
+        return total
+
+
+# ---------------------------------------------------------------------------- backward
+
+def _walk(roots: list[Node]) -> list[Node]:
+    """Every node reachable from roots, children before parents (iterative post-order)."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.next))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if type(child) is Node and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child.next)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
+                 inputs=None, allow_unused: bool = False):
+    """Send grad_roots back from roots.
+
+    With inputs=None (Tensor.backward), gradients accumulate into leaves and
+    retain_grad tensors. Otherwise (engine.grad) nothing accumulates, and the
+    gradients reaching `inputs` are returned in order.
+    """
+    from .registry import reduce_grad, vjp_namespace  # the op table depends on this module
+
+    F = vjp_namespace(create_graph)
+    leaf_sums: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
+    buffers: dict[int, Any] = {}
+    root_nodes: list[Node] = []
+    for root, g in zip(roots, grad_roots, strict=True):
+        if root.grad_fn is None:
+            _add(leaf_sums, root, g)
+        else:
+            node = root.grad_fn
+            buffers[id(node)] = g if id(node) not in buffers else buffers[id(node)] + g
+            root_nodes.append(node)
+
+    order = _walk(root_nodes)
+    captured: dict[int, Any] = {}
+    if inputs is None:
+        needed = order
+    else:
+        leaf_targets = {id(t) for t in inputs if t.grad_fn is None}
+        node_targets = {id(t.grad_fn) for t in inputs if t.grad_fn is not None}
+        useful: set[int] = set()
+        for node in order:  # children come first, so usefulness flows up
+            if id(node) in node_targets or any(
+                    (type(n) is Node and id(n) in useful) or (n is not None and id(n) in leaf_targets)
+                    for n in node.next):
+                useful.add(id(node))
+        needed = [n for n in order if id(n) in useful]
+        leaf_sums = {k: v for k, v in leaf_sums.items() if k in leaf_targets}
+
+    needed_ids = {id(n) for n in needed}
+    deps: dict[int, int] = dict.fromkeys(needed_ids, 0)
+    for node in needed:
+        for n in node.next:
+            if type(n) is Node and id(n) in needed_ids:
+                deps[id(n)] += 1
+
+    retained: list[tuple[Any, Any]] = []
+    ready = [n for n in needed if deps[id(n)] == 0]
+    executed: list[Node] = []
+    while ready:
+        node = ready.pop()
+        g = buffers.pop(id(node), None)
+        executed.append(node)
+        if g is not None and node.retained is not None and inputs is None:
+            retained.append((node.retained, g))
+        if inputs is not None and id(node) in node_targets:
+            captured[id(node)] = g
+        if node.freed and node.op.saves:
+            raise GraphFreedError(GRAPH_FREED_MESSAGE)
+        grads = node.op.call_vjp(F, g, node, create_graph) if g is not None else (None,) * len(node.next)
+        for n, gi, x in zip(node.next, grads, node.inputs, strict=True):
+            if n is None:
+                continue
+            is_node = type(n) is Node
+            if is_node and id(n) not in needed_ids:
+                continue
+            if gi is not None:
+                gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
+                if is_node:
+                    key = id(n)
+                    buffers[key] = gi if key not in buffers else buffers[key] + gi
+                elif inputs is None or id(n) in leaf_targets:
+                    _add(leaf_sums, n, gi)
+            if is_node:
+                deps[id(n)] -= 1
+                if deps[id(n)] == 0:
+                    ready.append(n)
+
+    # The pass succeeded: now, and only now, touch state that outlives it.
+    if not retain_graph:
+        for node in executed:
+            if node.op.saves and not node.freed:
+                set_attr(node, "inputs", tuple(meta_of(x) for x in node.inputs))
+                set_attr(node, "out", None)
+                set_attr(node, "freed", True)
+    if inputs is None:
+        for leaf, g in leaf_sums.values():
+            _accumulate(leaf, g)
+        for tensor, g in retained:
+            _accumulate(tensor, g)
+        return None
+
+    result = []
+    for i, t in enumerate(inputs):
+        g = leaf_sums[id(t)][1] if t.grad_fn is None and id(t) in leaf_sums else captured.get(id(t.grad_fn))
+        if g is None and t.grad_fn is not None:
+            g = None
+        if g is None and not allow_unused:
+            raise BackwardError(
+                f"One of the differentiated Tensors (input {i}) appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior.")
+        result.append(g)
+    return result
+
+
+def _add(sums: dict[int, list], leaf, g) -> None:
+    entry = sums.get(id(leaf))
+    if entry is None:
+        sums[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _accumulate(tensor, g) -> None:
+    """Leaf grads accumulate across backward calls (never in place: the journal keeps the old array)."""
+    data = g.data if hasattr(g, "grad_fn") else g
+    data = np.asarray(data, dtype=tensor.data.dtype)
+    set_attr(tensor, "grad", data if tensor.grad is None else tensor.grad + data)

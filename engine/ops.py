@@ -1,0 +1,775 @@
+"""The op table: every op declared once — numpy forward, kwargs, doc, vjp, grad_fn, shape rule.
+
+Vjp rules take (F, g, ans, *inputs, **kwargs) and are written with F's ops, so
+the same line differentiates on ndarrays or, under create_graph, on Tensors.
+Gradients come back at the broadcast shape; `registry.reduce_grad` sums them to
+each input's shape in one place.
+"""
+
+import builtins
+import math
+
+import numpy as np
+
+from .errors import ShapeError
+from .registry import (
+    Axes,
+    Bool,
+    DType,
+    Int,
+    Ints,
+    Key,
+    Number,
+    OptInt,
+    OptNumber,
+    Shape,
+    op,
+)
+
+# ---------------------------------------------------------------------------- shape rules
+
+
+def broadcast(*shapes, **_):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        desc = " and ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(f"shapes {desc} do not broadcast") from None
+
+
+def _matmul_shape(a, b, **_):
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(f"matmul needs at least 1-D tensors, got shapes {tuple(a)} and {tuple(b)}")
+    a2 = (1,) + tuple(a) if len(a) == 1 else tuple(a)
+    b2 = tuple(b) + (1,) if len(b) == 1 else tuple(b)
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"shapes {tuple(a)} and {tuple(b)} cannot be multiplied ({a2[-1]} != {b2[-2]})")
+    try:
+        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    except ValueError:
+        raise ValueError(f"batch dimensions of shapes {tuple(a)} and {tuple(b)} do not broadcast") from None
+    out = batch + (a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+def _axis(axis: int, ndim: int) -> int:
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"axis {axis} is out of range for a tensor of {ndim} dimension(s)")
+    return axis % ndim
+
+
+def _reduced_axes(shape, axis) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(len(shape)))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return tuple(_axis(a, len(shape)) for a in axes)
+
+
+def _expand(F, g, shape, axis):
+    """Bring a reduction's gradient back to the input's shape (undo the reduced axes, then broadcast)."""
+    axes = _reduced_axes(shape, axis)
+    kept = tuple(1 if i in axes else s for i, s in enumerate(shape))
+    return F.broadcast_to(F.reshape(g, shape=kept), shape=shape)
+
+
+def _count(shape, axis) -> int:
+    return math.prod(shape[i] for i in _reduced_axes(shape, axis))
+
+
+def _mT(F, x):
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return F.transpose(x, axes=axes)
+
+
+def _data(x):
+    return getattr(x, "data", x)
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: g), shape=broadcast)
+def add(a, b):
+    """a + b, broadcasting."""
+    return np.add(a, b)
+
+
+@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast)
+def sub(a, b):
+    """a - b, broadcasting."""
+    return np.subtract(a, b)
+
+
+@op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=broadcast)
+def mul(a, b):
+    """a * b elementwise, broadcasting."""
+    return np.multiply(a, b)
+
+
+@op(vjp=(lambda F, g, ans, a, b: g / b, lambda F, g, ans, a, b: -g * a / (b * b)), saves="inputs",
+    shape=broadcast)
+def div(a, b):
+    """a / b (true division), broadcasting."""
+    return np.true_divide(a, b)
+
+
+def _pow_exponent_grad(F, g, ans, a, b):
+    # d(a**b)/db = a**b * log(a); taken as 0 where a == 0 and b >= 0, as PyTorch does
+    return g * F.where(F.eq(a, 0), 0.0, ans * F.log(F.where(F.eq(a, 0), 1.0, a)))
+
+
+@op(vjp=(lambda F, g, ans, a, b: g * b * a ** (b - 1), _pow_exponent_grad), saves="inputs output",
+    shape=broadcast)
+def pow(a, b):
+    """a ** b elementwise, broadcasting."""
+    return np.power(a, b)
+
+
+@op(vjp=(lambda F, g, ans, a: -g,))
+def neg(a):
+    """-a."""
+    return np.negative(a)
+
+
+def _pick(F, g, win, tie):
+    return F.where(win, g, F.where(tie, g * 0.5, 0.0))
+
+
+@op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b)),
+         lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
+def maximum(a, b):
+    """Elementwise maximum; at ties the gradient is split evenly, as in PyTorch."""
+    return np.maximum(a, b)
+
+
+@op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b)),
+         lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
+def minimum(a, b):
+    """Elementwise minimum; at ties the gradient is split evenly, as in PyTorch."""
+    return np.minimum(a, b)
+
+
+# ---------------------------------------------------------------------------- unary
+
+
+@op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs")
+def abs(a):
+    """|a|; the gradient at 0 is 0."""
+    return np.abs(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g * ans,), saves="output")
+def exp(a):
+    """e ** a."""
+    return np.exp(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g / a,), saves="inputs")
+def log(a):
+    """Natural logarithm."""
+    return np.log(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g / (a + 1.0),), saves="inputs", grad_fn="Log1PBackward0")
+def log1p(a):
+    """log(1 + a), accurate for small a."""
+    return np.log1p(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g * (ans + 1.0),), saves="output")
+def expm1(a):
+    """e ** a - 1, accurate for small a."""
+    return np.expm1(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g / (ans * 2.0),), saves="output")
+def sqrt(a):
+    """Square root."""
+    return np.sqrt(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g * (a * 2.0),), saves="inputs", grad_fn="PowBackward0")
+def square(a):
+    """a ** 2."""
+    return np.square(a)
+
+
+@op(vjp=(lambda F, g, ans, a: -g * (ans * ans),), saves="output")
+def reciprocal(a):
+    """1 / a."""
+    return np.reciprocal(a) if np.asarray(a).dtype.kind == "f" else np.true_divide(1.0, a)
+
+
+@op(vjp=(lambda F, g, ans, a: g * F.cos(a),), saves="inputs")
+def sin(a):
+    """Sine (radians)."""
+    return np.sin(a)
+
+
+@op(vjp=(lambda F, g, ans, a: -g * F.sin(a),), saves="inputs")
+def cos(a):
+    """Cosine (radians)."""
+    return np.cos(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g * (ans * ans + 1.0),), saves="output")
+def tan(a):
+    """Tangent (radians)."""
+    return np.tan(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g * (1.0 - ans * ans),), saves="output")
+def tanh(a):
+    """Hyperbolic tangent."""
+    return np.tanh(a)
+
+
+@op(vjp=(lambda F, g, ans, a: g * (ans * (1.0 - ans)),), saves="output")
+def sigmoid(a):
+    """1 / (1 + e ** -a), computed without overflow."""
+    a = np.asarray(a)
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(a, np.float32), copy=False)
+
+
+@op(vjp=(lambda F, g, ans, a: F.where(F.gt(ans, 0), g, 0.0),), saves="output")
+def relu(a):
+    """max(a, 0); the gradient at 0 is 0, as in PyTorch."""
+    return np.maximum(a, 0)
+
+
+@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs")
+def softplus(a):
+    """log(1 + e ** a), computed without overflow."""
+    return np.logaddexp(np.zeros((), dtype=np.result_type(a, np.float32)), a)
+
+
+# ---------------------------------------------------------------------------- piecewise
+
+
+def _clip_mask(F, a, min, max):
+    inside = None
+    if min is not None:
+        inside = F.ge(a, min)
+    if max is not None:
+        upper = F.le(a, max)
+        inside = upper if inside is None else F.logical_and(inside, upper)
+    return inside
+
+
+@op(vjp=(lambda F, g, ans, a, min=None, max=None:
+         g if min is None and max is None else F.where(_clip_mask(F, a, min, max), g, 0.0),),
+    saves="inputs", grad_fn="ClampBackward1")
+def clip(a, *, min: OptNumber = None, max: OptNumber = None):
+    """Limit a to [min, max] (either bound may be null); the gradient passes where min <= a <= max."""
+    if min is None and max is None:
+        return np.array(a, copy=True)
+    return np.clip(a, min, max).astype(np.asarray(a).dtype, copy=False)
+
+
+@op(vjp=(None, lambda F, g, ans, cond, a, b: F.where(cond, g, 0.0),
+         lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast)
+def where(cond, a, b):
+    """a where cond is true, else b (cond is read as booleans), broadcasting."""
+    return np.where(np.asarray(cond).astype(bool, copy=False), a, b)
+
+
+def _zero_grad(F, g, ans, a):
+    return g * 0.0
+
+
+@op(vjp=(_zero_grad,))
+def sign(a):
+    """-1, 0 or 1 by the sign of a; zero gradient."""
+    return np.sign(a)
+
+
+@op(vjp=(_zero_grad,))
+def floor(a):
+    """Round down; zero gradient."""
+    return np.floor(a)
+
+
+@op(vjp=(_zero_grad,))
+def ceil(a):
+    """Round up; zero gradient."""
+    return np.ceil(a)
+
+
+@op(vjp=(_zero_grad,))
+def round(a):
+    """Round half to even (as numpy and PyTorch do); zero gradient."""
+    return np.round(a)
+
+
+# ---------------------------------------------------------------------------- comparison
+
+
+@op(shape=broadcast)
+def gt(a, b):
+    """a > b (bool), broadcasting."""
+    return np.greater(a, b)
+
+
+@op(shape=broadcast)
+def ge(a, b):
+    """a >= b (bool), broadcasting."""
+    return np.greater_equal(a, b)
+
+
+@op(shape=broadcast)
+def lt(a, b):
+    """a < b (bool), broadcasting."""
+    return np.less(a, b)
+
+
+@op(shape=broadcast)
+def le(a, b):
+    """a <= b (bool), broadcasting."""
+    return np.less_equal(a, b)
+
+
+@op(shape=broadcast)
+def eq(a, b):
+    """a == b (bool), broadcasting."""
+    return np.equal(a, b)
+
+
+@op(shape=broadcast)
+def ne(a, b):
+    """a != b (bool), broadcasting."""
+    return np.not_equal(a, b)
+
+
+@op(shape=broadcast)
+def logical_and(a, b):
+    """a and b (bool), broadcasting."""
+    return np.logical_and(a, b)
+
+
+@op(shape=broadcast)
+def logical_or(a, b):
+    """a or b (bool), broadcasting."""
+    return np.logical_or(a, b)
+
+
+@op()
+def logical_not(a):
+    """not a (bool)."""
+    return np.logical_not(a)
+
+
+# ---------------------------------------------------------------------------- reductions
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False: _expand(F, g, a.shape, axis),))
+def sum(a, *, axis: Axes = None, keepdims: Bool = False):
+    """Sum over axis (all axes when null)."""
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False:
+         _expand(F, g, a.shape, axis) * (1.0 / builtins.max(_count(a.shape, axis), 1)),))
+def mean(a, *, axis: Axes = None, keepdims: Bool = False):
+    """Mean over axis (all axes when null)."""
+    return np.mean(a, axis=axis, keepdims=keepdims)
+
+
+def _prod_grad(F, g, ans, a, axis=None, keepdims=False):
+    # exact with zeros: one zero in a slice gets the product of the others, two or more give 0
+    zero = F.eq(a, 0)
+    zeros = _expand(F, F.sum(zero, axis=axis, keepdims=True), a.shape, None)
+    safe = F.where(zero, 1.0, a)
+    others = _expand(F, F.prod(safe, axis=axis, keepdims=True), a.shape, None)
+    full = _expand(F, ans, a.shape, axis)
+    d = F.where(F.eq(zeros, 0), full / safe, F.where(F.logical_and(zero, F.eq(zeros, 1)), others, 0.0))
+    return _expand(F, g, a.shape, axis) * d
+
+
+@op(vjp=(_prod_grad,), saves="inputs output")
+def prod(a, *, axis: Axes = None, keepdims: Bool = False):
+    """Product over axis (all axes when null)."""
+    return np.prod(a, axis=axis, keepdims=keepdims)
+
+
+def _extreme_grad(F, g, ans, a, axis=None, keepdims=False):
+    # the gradient is shared evenly among the elements equal to the extreme, as torch.amax does
+    hit = F.eq(a, _expand(F, ans, a.shape, axis))
+    count = _expand(F, F.sum(hit, axis=axis, keepdims=True), a.shape, None)
+    return F.where(hit, _expand(F, g, a.shape, axis) / count, 0.0)
+
+
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn="MaxBackward1")
+def max(a, *, axis: Axes = None, keepdims: Bool = False):
+    """Maximum over axis; ties share the gradient evenly."""
+    return np.max(a, axis=axis, keepdims=keepdims)
+
+
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn="MinBackward1")
+def min(a, *, axis: Axes = None, keepdims: Bool = False):
+    """Minimum over axis; ties share the gradient evenly."""
+    return np.min(a, axis=axis, keepdims=keepdims)
+
+
+def _centered(F, a, axis):
+    return a - F.mean(a, axis=axis, keepdims=True)
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False, ddof=0:
+         _expand(F, g, a.shape, axis) * _centered(F, a, axis) * (2.0 / (_count(a.shape, axis) - ddof)),),
+    saves="inputs")
+def var(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
+    """Variance over axis with ddof degrees of freedom removed (numpy's default ddof=0)."""
+    return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False, ddof=0:
+         _expand(F, g / (ans * (_count(a.shape, axis) - ddof)), a.shape, axis) * _centered(F, a, axis),),
+    saves="inputs output")
+def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
+    """Standard deviation over axis with ddof degrees of freedom removed."""
+    return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False:
+         _expand(F, F.where(F.eq(ans, 0), 0.0, g / F.where(F.eq(ans, 0), 1.0, ans)), a.shape, axis) * a,),
+    saves="inputs output", grad_fn="LinalgVectorNormBackward0")
+def norm(a, *, axis: Axes = None, keepdims: Bool = False):
+    """Euclidean (2-)norm over axis, all elements when null; the gradient at 0 is 0."""
+    return np.sqrt(np.sum(np.square(a), axis=axis, keepdims=keepdims))
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False:
+         _expand(F, g, a.shape, axis) * F.exp(a - _expand(F, ans, a.shape, axis)),), saves="inputs output")
+def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
+    """log(sum(exp(a))) over axis, without overflow; fused, its gradient is softmax."""
+    a = np.asarray(a)
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis if axis is not None else None)
+
+
+# ---------------------------------------------------------------------------- linear algebra
+
+
+def _matmul_grad_a(F, g, ans, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if b.ndim == 1:
+        return F.unsqueeze(g, axis=-1) * b
+    if a.ndim == 1:
+        return F.squeeze(F.matmul(F.unsqueeze(g, axis=-2), _mT(F, b)), axis=-2)
+    return F.matmul(g, _mT(F, b))
+
+
+def _matmul_grad_b(F, g, ans, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:
+        return F.unsqueeze(a, axis=-1) * F.unsqueeze(g, axis=-2)
+    if b.ndim == 1:
+        return F.squeeze(F.matmul(_mT(F, a), F.unsqueeze(g, axis=-1)), axis=-1)
+    return F.matmul(_mT(F, a), g)
+
+
+@op(vjp=(_matmul_grad_a, _matmul_grad_b), saves="inputs", shape=_matmul_shape, grad_fn="MmBackward0")
+def matmul(a, b):
+    """Matrix product with numpy's rules: 1-D operands are vectors, leading dimensions broadcast."""
+    return np.matmul(a, b)
+
+
+def _dot_shape(a, b, **_):
+    if len(a) != 1 or len(b) != 1 or a[0] != b[0]:
+        raise ValueError(f"dot takes two 1-D tensors of the same length, got shapes {tuple(a)} and {tuple(b)}")
+    return ()
+
+
+@op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=_dot_shape,
+    check_shape=True)
+def dot(a, b):
+    """Inner product of two 1-D tensors (torch.dot)."""
+    return np.dot(a, b)
+
+
+@op(vjp=(lambda F, g, ans, a, b: F.reshape(F.matmul(g, F.flatten(b)), shape=a.shape),
+         lambda F, g, ans, a, b: F.reshape(F.matmul(F.flatten(a), g), shape=b.shape)),
+    saves="inputs", shape=lambda a, b, **_: (math.prod(a), math.prod(b)), grad_fn="MulBackward0")
+def outer(a, b):
+    """Outer product of the flattened tensors."""
+    return np.outer(a, b)
+
+
+def _inverse(axes, ndim):
+    if axes is None:
+        return None
+    inv = [0] * ndim
+    for i, ax in enumerate(axes):
+        inv[ax % ndim] = i
+    return inv
+
+
+@op(vjp=(lambda F, g, ans, a, axes=None: F.transpose(g, axes=_inverse(axes, a.ndim)),),
+    grad_fn="PermuteBackward0")
+def transpose(a, *, axes: Ints = None):
+    """Permute axes (reverse them when null), as numpy.transpose."""
+    return np.transpose(a, axes)
+
+
+# ---------------------------------------------------------------------------- shape
+
+
+@op(vjp=(lambda F, g, ans, a, shape: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
+def reshape(a, *, shape: Shape):
+    """Give a new shape with the same number of elements (one size may be -1)."""
+    return np.reshape(a, shape)
+
+
+@op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
+def flatten(a):
+    """Reshape to 1-D."""
+    return np.reshape(a, (-1,))
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None: F.reshape(g, shape=a.shape),))
+def squeeze(a, *, axis: Axes = None):
+    """Remove axes of size 1 (all of them when null)."""
+    return np.squeeze(a, axis=axis)
+
+
+@op(vjp=(lambda F, g, ans, a, axis: F.reshape(g, shape=a.shape),))
+def unsqueeze(a, *, axis: Int):
+    """Insert an axis of size 1 at position axis."""
+    return np.expand_dims(a, axis)
+
+
+def _broadcast_to_shape(a, shape, **_):
+    shape = tuple(shape)
+    if len(shape) < len(a) or any(s != t and s != 1 for s, t in zip(a[::-1], shape[::-1])):
+        raise ValueError(f"shape {tuple(a)} cannot be broadcast to {shape}")
+    return shape
+
+
+@op(vjp=(lambda F, g, ans, a, shape: g,), shape=_broadcast_to_shape, check_shape=True,
+    grad_fn="ExpandBackward0")
+def broadcast_to(a, *, shape: Shape):
+    """Repeat size-1 axes to reach shape (numpy's broadcasting rules)."""
+    return np.broadcast_to(a, shape)
+
+
+def _sum_to_shape(a, shape, **_):
+    shape = tuple(shape)
+    try:
+        _broadcast_to_shape(shape, a)
+    except ValueError:
+        raise ValueError(f"shape {tuple(a)} cannot be summed to {shape}") from None
+    return shape
+
+
+@op(vjp=(lambda F, g, ans, a, shape: F.broadcast_to(g, shape=a.shape),), shape=_sum_to_shape,
+    check_shape=True, grad_fn="SumToSizeBackward0")
+def sum_to(a, *, shape: Shape):
+    """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
+    from .registry import sum_to_shape
+
+    return sum_to_shape(np.asarray(a), tuple(shape))
+
+
+@op(vjp=(lambda F, g, ans, a, dtype: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0")
+def astype(a, *, dtype: DType):
+    """Convert to dtype (float32, float64, int64, bool); gradients flow between float dtypes."""
+    from .tensor import dtype_of
+
+    return np.asarray(a).astype(dtype_of(dtype))
+
+
+def _concat_shape(*shapes, axis=0):
+    first = shapes[0]
+    if len(first) == 0:
+        raise ValueError("concat cannot join 0-D tensors; use stack")
+    ax = axis % len(first) if -len(first) <= axis < len(first) else None
+    if ax is None:
+        raise ValueError(f"axis {axis} is out of range for tensors of {len(first)} dimension(s)")
+    for s in shapes[1:]:
+        if len(s) != len(first) or any(x != y for i, (x, y) in enumerate(zip(s, first)) if i != ax):
+            raise ValueError(f"concat along axis {axis} needs equal other sizes, got shapes "
+                             + " and ".join(str(tuple(t)) for t in shapes))
+    return first[:ax] + (builtins.sum(s[ax] for s in shapes),) + first[ax + 1:]
+
+
+def _concat_grad(F, g, ans, *arrays, axis=0):
+    ax = axis % g.ndim
+    grads, start = [], 0
+    for x in arrays:
+        n = x.shape[ax]
+        grads.append(F.index(g, key=(slice(None),) * ax + (slice(start, start + n),)))
+        start += n
+    return tuple(grads)
+
+
+@op(vjp=_concat_grad, shape=_concat_shape, check_shape=True, method=False, grad_fn="CatBackward0")
+def concat(*arrays, axis: Int = 0):
+    """Join tensors along an existing axis."""
+    return np.concatenate(arrays, axis=axis)
+
+
+def _stack_shape(*shapes, axis=0):
+    first = tuple(shapes[0])
+    if any(tuple(s) != first for s in shapes):
+        raise ValueError("stack needs tensors of one shape, got shapes " + " and ".join(str(tuple(s)) for s in shapes))
+    n = len(first) + 1
+    if not -n <= axis < n:
+        raise ValueError(f"axis {axis} is out of range for stacking tensors of {len(first)} dimension(s)")
+    ax = axis % n
+    return first[:ax] + (len(shapes),) + first[ax:]
+
+
+def _stack_grad(F, g, ans, *arrays, axis=0):
+    ax = axis % len(g.shape)
+    return tuple(F.index(g, key=(slice(None),) * ax + (i,)) for i in range(len(arrays)))
+
+
+@op(vjp=_stack_grad, shape=_stack_shape, check_shape=True, method=False, grad_fn="StackBackward0")
+def stack(*arrays, axis: Int = 0):
+    """Join tensors of one shape along a new axis."""
+    return np.stack(arrays, axis=axis)
+
+
+@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),))
+def index(a, *, key: Key):
+    """Basic indexing a[key]: key items are ints, null (new axis), "..." or "start:stop:step" slices."""
+    try:
+        return np.asarray(a)[key]
+    except IndexError as e:
+        raise ShapeError(f"index {_show_key(key)} does not fit shape {np.shape(a)}: {e}") from None
+
+
+def _show_key(key):
+    def one(k):
+        if k is None:
+            return "None"
+        if k is Ellipsis:
+            return "..."
+        if isinstance(k, slice):
+            return ":".join("" if v is None else str(v) for v in (k.start, k.stop, k.step)).rstrip(":") or ":"
+        return str(k)
+
+    return "[" + ", ".join(one(k) for k in key) + "]"
+
+
+@op(vjp=(lambda F, g, ans, gout, shape, key: F.index(g, key=key),), method=False, public=False,
+    grad_fn="IndexBackwardBackward0")
+def index_backward(g, *, shape: Shape, key: Key):
+    """Scatter g into zeros of shape at key (the gradient of index)."""
+    g = np.asarray(g)
+    out = np.zeros(shape, dtype=g.dtype)
+    out[key] = g
+    return out
+
+
+def _take_shape(a, indices, axis=None):
+    if axis is None:
+        return tuple(indices)
+    ax = _axis(axis, len(a))
+    return tuple(a[:ax]) + tuple(indices) + tuple(a[ax + 1:])
+
+
+def _check_bounds(a, indices, axis):
+    n = np.size(a) if axis is None else np.shape(a)[_axis(axis, np.ndim(a))]
+    if indices.size and (indices.max() >= n or indices.min() < -n):
+        bad = indices.max() if indices.max() >= n else indices.min()
+        where = "the flattened tensor" if axis is None else f"axis {axis}"
+        raise ShapeError(f"index {bad} is out of bounds for {where} with size {n}")
+
+
+@op(vjp=(lambda F, g, ans, a, indices, axis=None: F.take_backward(g, indices, shape=a.shape, axis=axis), None),
+    saves="inputs", shape=_take_shape, int_args=(1,))
+def take(a, indices, *, axis: OptInt = None):
+    """Gather a's elements at integer indices along axis (of the flattened tensor when null), as numpy.take."""
+    _check_bounds(a, indices, axis)
+    return np.take(a, indices, axis=axis)
+
+
+@op(vjp=(lambda F, g, ans, gout, indices, shape, axis=None: F.take(g, indices, axis=axis), None),
+    saves="inputs", method=False, public=False, int_args=(1,))
+def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
+    """Scatter-add g into zeros of shape at indices (the gradient of take)."""
+    g = np.asarray(g)
+    out = np.zeros(shape, dtype=g.dtype)
+    if axis is None:
+        np.add.at(out.reshape(-1), np.asarray(indices).reshape(-1), g.reshape(-1))
+    else:
+        np.add.at(out, (slice(None),) * _axis(axis, len(shape)) + (indices,), g)
+    return out
+
+
+# ---------------------------------------------------------------------------- nn
+
+
+@op(vjp=(lambda F, g, ans, a, axis=-1: ans * (g - F.sum(g * ans, axis=axis, keepdims=True)),),
+    saves="output")
+def softmax(a, *, axis: Int = -1):
+    """exp(a) / sum(exp(a)) along axis, without overflow; fused forward and vjp."""
+    a = np.asarray(a)
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@op(vjp=(lambda F, g, ans, a, axis=-1: g - F.exp(ans) * F.sum(g, axis=axis, keepdims=True),),
+    saves="output")
+def log_softmax(a, *, axis: Int = -1):
+    """a - logsumexp(a) along axis, without overflow; fused forward and vjp."""
+    a = np.asarray(a)
+    m = np.max(a, axis=axis, keepdims=True)
+    shifted = a - m
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _check_labels(logits, labels):
+    logits, labels = np.shape(logits), np.asarray(labels)
+    if len(logits) == 2 and labels.shape == logits[:1] or len(logits) == 1 and labels.shape == ():
+        classes = logits[-1]
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            bad = labels.min() if labels.min() < 0 else labels.max()
+            raise ShapeError(f"label {bad} is out of range for {classes} classes")
+        return
+    raise ShapeError(f"cross_entropy takes logits (N, C) with labels (N,), or logits (C,) with one label; "
+                     f"got shapes {tuple(logits)} and {labels.shape}")
+
+
+def _one_hot(labels, like):
+    labels = np.asarray(_data(labels))
+    out = np.zeros(like.shape, dtype=like.dtype)
+    np.put_along_axis(out.reshape(-1, like.shape[-1]), labels.reshape(-1, 1), 1, axis=-1)
+    return out
+
+
+def _cross_entropy_grad(F, g, ans, logits, labels):
+    n = labels.size if labels.ndim else 1
+    return (F.softmax(logits, axis=-1) - _one_hot(labels, logits)) * (g / n)
+
+
+@op(vjp=(_cross_entropy_grad, None), saves="inputs", int_args=(1,), grad_fn="NllLossBackward0")
+def cross_entropy(logits, labels):
+    """Mean negative log-likelihood of integer labels under softmax(logits); fused forward and vjp."""
+    _check_labels(logits, labels)
+    logp = log_softmax.forward(logits, axis=-1)
+    picked = np.take_along_axis(logp.reshape(-1, logp.shape[-1]), np.reshape(labels, (-1, 1)), axis=-1)
+    return -np.mean(picked)
+
+
+def _mse_grad(F, g, ans, a, b):
+    n = math.prod(np.broadcast_shapes(a.shape, b.shape))
+    return (a - b) * (g * (2.0 / builtins.max(n, 1)))
+
+
+@op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
+    grad_fn="MseLossBackward0")
+def mse_loss(a, b):
+    """Mean of (a - b) ** 2, broadcasting."""
+    return np.mean(np.square(np.subtract(a, b)))

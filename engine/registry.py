@@ -1,0 +1,405 @@
+"""The op registry: one declaration per op, and everything derived from it.
+
+An op is declared once in `ops.py` as a numpy forward function whose signature
+carries the kwargs (names, types, defaults) and whose docstring is its doc,
+decorated with its vjp, grad_fn name, what it saves and its shape rule. From that
+come: the engine function and Tensor method, kwarg validation, the size check
+before allocation, the catalog the HTTP layer publishes, and the names that the
+expression language knows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .autograd import Node, is_grad_enabled, meta_of
+from .errors import DTypeError, EngineError, LimitError, OpError, ShapeError
+from .tensor import Tensor, as_array
+
+# ---------------------------------------------------------------------------- kwarg types
+
+
+class KwargType:
+    """A kwarg's type: how it is written in the catalog and how a value is checked."""
+
+    def __init__(self, name: str, check: Callable[[Any], Any]):
+        self.name = name
+        self._check = check
+
+    def check(self, value: Any) -> Any:
+        return self._check(value)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _int(v):
+    # JSON does not tell 2 from 2.0 (JavaScript writes both as 2), so integral floats are integers.
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError("must be an integer")
+    return int(v)
+
+
+def _opt(check):
+    return lambda v: None if v is None else check(v)
+
+
+def _ints(v):
+    if isinstance(v, np.ndarray) and v.ndim == 1:
+        v = v.tolist()
+    if not isinstance(v, (list, tuple)):
+        raise ValueError("must be a list of integers")
+    return tuple(_int(x) for x in v)
+
+
+def _axes(v):
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    return _int(v) if not isinstance(v, (list, tuple)) else _ints(v)
+
+
+def _shape(v):
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    shape = _ints(v) if isinstance(v, (list, tuple)) else (_int(v),)
+    if sum(1 for s in shape if s == -1) > 1 or any(s < -1 for s in shape):
+        raise ValueError("must be non-negative sizes (at most one -1)")
+    return shape
+
+
+def _number(v):
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError("must be a number")
+    return float(v)
+
+
+def _bool(v):
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError("must be true or false")
+    return bool(v)
+
+
+DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+
+
+def _dtype(v):
+    if v not in DTYPES:
+        raise ValueError(f"must be one of {', '.join(DTYPES)}")
+    return v
+
+
+def _key(v):
+    """An index key: a list of int, null (new axis), "..." or a slice string "start:stop:step"."""
+    items = v if isinstance(v, (list, tuple)) else [v]
+    key = []
+    for item in items:
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            key.append(item)
+        elif item == "...":
+            key.append(Ellipsis)
+        elif isinstance(item, str):
+            parts = item.split(":")
+            if len(parts) not in (2, 3):
+                raise ValueError(f"slice {item!r} must look like 'start:stop' or 'start:stop:step'")
+            try:
+                bounds = [int(p) if p.strip() else None for p in parts]
+            except ValueError:
+                raise ValueError(f"slice {item!r} must hold integers") from None
+            if len(bounds) == 3 and bounds[2] == 0:
+                raise ValueError("slice step cannot be zero")
+            key.append(slice(*bounds))
+        else:
+            key.append(_int(item))
+    if sum(1 for k in key if k is Ellipsis) > 1:
+        raise ValueError("an index can only have a single ellipsis ('...')")
+    return tuple(key)
+
+
+Int = KwargType("int", _int)
+OptInt = KwargType("int | null", _opt(_int))
+Axes = KwargType("int | int[] | null", _opt(_axes))
+Ints = KwargType("int[] | null", _opt(_ints))
+Shape = KwargType("int[]", _shape)
+Number = KwargType("number", _number)
+OptNumber = KwargType("number | null", _opt(_number))
+Bool = KwargType("bool", _bool)
+DType = KwargType("dtype", _dtype)
+Key = KwargType("index key", _key)
+
+# ---------------------------------------------------------------------------- limits
+
+_limits = threading.local()
+
+
+def max_tensor_elements() -> int | None:
+    return getattr(_limits, "max_elements", None)
+
+
+class limit_elements:
+    """Within this block, an op whose result would hold more elements than `n` is refused."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+
+    def __enter__(self):
+        self.previous = max_tensor_elements()
+        _limits.max_elements = self.n
+
+    def __exit__(self, *exc):
+        _limits.max_elements = self.previous
+
+
+# ---------------------------------------------------------------------------- declarations
+
+class OpDef:
+    """Everything known about one op, read off its declaration."""
+
+    def __init__(self, forward, *, vjp, grad_fn, saves, shape, method, check_shape, int_args, public):
+        self.name = forward.__name__.rstrip("_")
+        self.forward = forward
+        self.vjp = vjp
+        self.grad_fn = grad_fn or "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
+        self.saves = saves
+        self.saves_inputs = "inputs" in saves
+        self.saves_output = "output" in saves
+        self.shape = shape
+        self.check_shape = check_shape
+        self.int_args = int_args
+        self.method = method
+        self.public = public
+        self.doc = inspect.cleandoc(forward.__doc__ or "")
+        params = inspect.signature(forward).parameters.values()
+        self.args = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+        self.arity = None if self.variadic else len(self.args)
+        self.kwargs = {p.name: (p.annotation, p.default) for p in params if p.kind is p.KEYWORD_ONLY}
+        self.required = tuple(k for k, (_, d) in self.kwargs.items() if d is inspect.Parameter.empty)
+        for kname, (ktype, _) in self.kwargs.items():
+            assert isinstance(ktype, KwargType), f"{self.name}: kwarg {kname} needs a KwargType annotation"
+
+    @property
+    def differentiable(self) -> bool:
+        return self.vjp is not None
+
+    def check_kwargs(self, kwargs: dict) -> dict:
+        clean = {}
+        for k, v in kwargs.items():
+            if k not in self.kwargs:
+                known = ", ".join(self.kwargs) or "none"
+                raise OpError(f"'{self.name}' got an unknown kwarg '{k}' (known: {known})")
+            try:
+                clean[k] = self.kwargs[k][0].check(v)
+            except ValueError as e:
+                raise OpError(f"'{self.name}' kwarg '{k}' {e} (got {v!r})") from None
+        return clean
+
+    def describe(self) -> dict:
+        """The catalog entry published by GET /v1/ops."""
+        return {
+            "name": self.name,
+            "arity": "variadic" if self.variadic else self.arity,
+            "args": ["*" + self.args[0]] if self.variadic and self.args else
+                    (["*tensors"] if self.variadic else self.args),
+            "kwargs": [{"name": k, "type": t.name, "required": d is inspect.Parameter.empty,
+                        "default": None if d is inspect.Parameter.empty else _jsonable(d)}
+                       for k, (t, d) in self.kwargs.items()],
+            "differentiable": self.differentiable,
+            "grad_fn": self.grad_fn if self.differentiable else None,
+            "method": self.method,
+            "doc": self.doc,
+        }
+
+    def call_vjp(self, F, g, node: Node, create_graph: bool):
+        if create_graph:
+            inputs = node.inputs
+            ans = None if node.out is None else Tensor._make(node.out, node)
+        else:
+            inputs = tuple(x.data if type(x) is Tensor else x for x in node.inputs)
+            ans = node.out
+        if type(self.vjp) is tuple:  # one rule per input: compute only the gradients that go somewhere
+            kw = node.kwargs
+            return tuple(None if n is None or f is None else f(F, g, ans, *inputs, **kw)
+                         for f, n in zip(self.vjp, node.next))
+        return self.vjp(F, g, ans, *inputs, **node.kwargs)
+
+
+def _jsonable(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape=False, int_args=(),
+       public=True):
+    """Declare an op. The decorated function is its numpy forward.
+
+    vjp is a tuple with one rule per input (None where there is no gradient), each
+    `rule(F, g, ans, *inputs, **kwargs)`, or for variadic ops one rule returning a
+    tuple. Rules are written with F's ops so the same rule runs on ndarrays or,
+    under create_graph, on Tensors (which makes gradients differentiable). `saves` says what the vjp reads: "", "inputs", "output" or both.
+    `shape(*shapes, **kwargs)` gives the result shape for ops that can grow.
+    """
+
+    def declare(forward):
+        opdef = OpDef(forward, vjp=vjp, grad_fn=grad_fn, saves=saves, shape=shape, method=method,
+                      check_shape=check_shape, int_args=int_args, public=public)
+        OPS[opdef.name] = opdef
+        return opdef
+
+    return declare
+
+
+# ---------------------------------------------------------------------------- apply
+
+def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
+    """Run one op forward and, when any input requires grad, record its node."""
+    if opdef.arity is not None and len(args) > opdef.arity and len(args) <= opdef.arity + len(opdef.kwargs):
+        # numpy style: extra positional arguments fill the kwargs in order (sum(x, 0), clip(x, 0, 1))
+        extra = dict(zip(opdef.kwargs, args[opdef.arity:]))
+        dup = set(extra) & set(kwargs)
+        if dup:
+            raise OpError(f"'{opdef.name}' got kwarg '{dup.pop()}' both by position and by name")
+        kwargs = {**kwargs, **extra}
+        args = args[:opdef.arity]
+    if opdef.arity is not None and len(args) != opdef.arity:
+        raise OpError(f"'{opdef.name}' takes {opdef.arity} argument{'s' * (opdef.arity != 1)} "
+                      f"({', '.join(opdef.args)}), got {len(args)}")
+    if opdef.variadic and not args:
+        raise OpError(f"'{opdef.name}' takes at least one tensor")
+    if kwargs:
+        kwargs = opdef.check_kwargs(kwargs)
+    if opdef.required and any(k not in kwargs for k in opdef.required):
+        missing = [k for k in opdef.required if k not in kwargs]
+        raise OpError(f"'{opdef.name}' needs kwarg{'s' * (len(missing) > 1)} {', '.join(missing)}")
+    arrays = []
+    requires_grad = False
+    for a in args:
+        if type(a) is Tensor:
+            arrays.append(a.data)
+            requires_grad = requires_grad or a.requires_grad
+        elif type(a) in (int, float, bool) or isinstance(a, np.ndarray):
+            arrays.append(a)
+        else:
+            arrays.append(as_array(a))
+    for i in opdef.int_args:
+        if i < len(arrays):
+            arrays[i] = _as_indices(opdef, i, arrays[i])
+
+    limit = max_tensor_elements()
+    if opdef.shape is not None and (opdef.check_shape or limit is not None):
+        _check_shape(opdef, arrays, kwargs, limit)
+    try:
+        out = opdef.forward(*arrays, **kwargs)
+    except EngineError:
+        raise
+    except (ValueError, IndexError, TypeError) as e:
+        raise _explain(opdef, arrays, e) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+
+    if not (requires_grad and opdef.vjp is not None and out.dtype.kind == "f" and is_grad_enabled()):
+        return Tensor._make(out, None)
+    nxt = tuple((a.grad_fn or (a if a.requires_grad else None)) if type(a) is Tensor else None for a in args)
+    if opdef.saves_inputs:
+        inputs = args
+    else:
+        inputs = tuple(meta_of(x) for x in arrays)
+    node = Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None)
+    return Tensor._make(out, node)
+
+
+def _as_indices(opdef: OpDef, i: int, a):
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64, copy=False)
+    if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        return a.astype(np.int64)  # JSON does not tell 1 from 1.0: integral floats are accepted as indices
+    raise DTypeError(f"'{opdef.name}' argument '{opdef.args[i]}' must hold integers, got {a.dtype}")
+
+
+def _shapes(arrays) -> list[tuple[int, ...]]:
+    return [np.shape(a) for a in arrays]
+
+
+def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
+    """Refuse a result over the limit from shapes alone, before any memory is taken."""
+    shapes = _shapes(arrays)
+    try:
+        out_shape = opdef.shape(*shapes, **kwargs)
+    except ValueError as e:
+        raise ShapeError(str(e)) from None
+    n = math.prod(out_shape)
+    if limit is not None and n > limit:
+        raise LimitError(f"'{opdef.name}' would make a tensor of shape {tuple(out_shape)} ({n} elements), "
+                         f"over the limit of {limit} elements per tensor")
+
+
+def _explain(opdef: OpDef, arrays, e: Exception) -> EngineError:
+    shapes = _shapes(arrays)
+    if opdef.shape is not None:
+        try:
+            opdef.shape(*shapes)
+        except ValueError as se:
+            return ShapeError(str(se))
+    desc = " and ".join(str(tuple(s)) for s in shapes)
+    return ShapeError(f"'{opdef.name}' cannot take shapes {desc}: {e}")
+
+
+# ---------------------------------------------------------------------------- backward helpers
+
+class _Namespace:
+    def __init__(self, table: dict[str, Callable]):
+        self.__dict__.update(table)
+
+
+_VJP_NAMESPACES: dict[bool, _Namespace] = {}
+
+
+def vjp_namespace(create_graph: bool) -> _Namespace:
+    """The ops a vjp is written with: numpy forwards, or engine functions when the backward is recorded."""
+    if not _VJP_NAMESPACES:
+        from . import functions
+
+        _VJP_NAMESPACES[False] = _Namespace({name: o.forward for name, o in OPS.items()})
+        _VJP_NAMESPACES[True] = _Namespace({name: getattr(functions, name) for name in OPS})
+    return _VJP_NAMESPACES[create_graph]
+
+
+def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast gradient back down to `shape` (PyTorch's sum_to)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        return np.broadcast_to(g, shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    out = np.sum(g, axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape) if lead else out
+
+
+def reduce_grad(g, shape, dtype, create_graph: bool):
+    """The one place where broadcast gradients are reduced to their input's shape and dtype."""
+    if create_graph:
+        from . import functions
+
+        if g.shape != shape:
+            g = functions.sum_to(g, shape=shape)
+        if dtype is not None and g.dtype != dtype:
+            g = functions.astype(g, dtype=np.dtype(dtype).name)
+        return g
+    if g.shape != shape:
+        g = sum_to_shape(np.asarray(g), shape)
+    if dtype is not None and g.dtype != dtype:
+        g = np.asarray(g, dtype=dtype)
+    return g

@@ -1,0 +1,150 @@
+"""Tensor: an ndarray with the autograd attributes of a PyTorch tensor."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DTypeError, TensorError
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+_NAMED_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+
+
+def dtype_of(name) -> np.dtype:
+    if isinstance(name, str):
+        if name not in _NAMED_DTYPES:
+            raise DTypeError(f"unknown dtype {name!r} (known: {', '.join(_NAMED_DTYPES)})")
+        return np.dtype(_NAMED_DTYPES[name])
+    return np.dtype(name)
+
+
+def as_array(value, dtype=None) -> np.ndarray:
+    """Read a number, nested list or ndarray as torch.tensor does: floats become float32."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if dtype is not None:
+        dtype = dtype_of(dtype)
+    if isinstance(value, np.ndarray):
+        return value if dtype is None or value.dtype == dtype else value.astype(dtype)
+    try:
+        arr = np.array(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise TensorError(_why_unreadable(value, e)) from None
+    if arr.dtype.kind not in "biuf":
+        raise TensorError(f"tensor items must be numbers or booleans, got {arr.dtype} data")
+    if dtype is None:
+        if arr.dtype.kind == "f":
+            arr = arr.astype(DEFAULT_FLOAT)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+    return arr
+
+
+def _why_unreadable(value, e: Exception) -> str:
+    text = str(e)
+    if "inhomogeneous" in text or "sequence" in text:
+        return "ragged nested list: every row must have the same length"
+    return f"tensor items must be numbers: {text}"
+
+
+class Tensor:
+    """A value in the graph: `data`, `grad`, `requires_grad`, `grad_fn`, `is_leaf`."""
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        self.data = as_array(data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: np.ndarray, grad_fn) -> Tensor:
+        t = cls.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t.requires_grad = grad_fn is not None
+        return t
+
+    # -- autograd attributes
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError("only Tensors of floating point dtype can require gradients "
+                             f"(this one is {self.data.dtype})")
+        if not self.is_leaf and not requires_grad:
+            raise DTypeError("you can only change requires_grad flags of leaf variables")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf's grad after backward (a leaf keeps its grad anyway)."""
+        if not self.requires_grad:
+            raise DTypeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self.grad_fn.retained = self
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.retained is self
+
+    def detach(self) -> Tensor:
+        return Tensor._make(self.data, None)
+
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        from .functions import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- ndarray look-alikes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __repr__(self) -> str:
+        extra = f", grad_fn=<{self.grad_fn.name}>" if self.grad_fn is not None else (
+            ", requires_grad=True" if self.requires_grad else "")
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self.data.dtype}{extra})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    __hash__ = object.__hash__  # tensors are identities in the graph, like torch tensors
