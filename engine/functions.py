@@ -5,8 +5,6 @@ Also gives Tensor its operators and methods, all derived from the op table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from . import ops as _ops  # noqa: F401  (declares every op)

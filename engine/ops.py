@@ -19,7 +19,6 @@ from .registry import (
     Int,
     Ints,
     Key,
-    Number,
     OptInt,
     OptNumber,
     Shape,

@@ -247,7 +247,8 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
     vjp is a tuple with one rule per input (None where there is no gradient), each
     `rule(F, g, ans, *inputs, **kwargs)`, or for variadic ops one rule returning a
     tuple. Rules are written with F's ops so the same rule runs on ndarrays or,
-    under create_graph, on Tensors (which makes gradients differentiable). `saves` says what the vjp reads: "", "inputs", "output" or both.
+    under create_graph, on Tensors (which makes gradients differentiable).
+    `saves` says what the vjp reads: "", "inputs", "output" or both.
     `shape(*shapes, **kwargs)` gives the result shape for ops that can grow.
     """
 

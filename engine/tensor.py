@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DTypeError, TensorError
+from .errors import BackwardError, DTypeError, TensorError
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 _NAMED_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
@@ -87,7 +87,7 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf's grad after backward (a leaf keeps its grad anyway)."""
         if not self.requires_grad:
-            raise DTypeError("can't retain_grad on Tensor that has requires_grad=False")
+            raise BackwardError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None:
             self.grad_fn.retained = self
 
