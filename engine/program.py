@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -144,7 +145,7 @@ class Namespace:
                 raise OpError(f"op {i} has both 'op' and 'expr'; give one", op_index=i, pointer=f"/ops/{i}")
             if spec.get("expr") is not None:
                 try:
-                    parsed[i] = expressions.parse(spec["expr"])
+                    parsed[i] = _parse(spec["expr"])
                 except EngineError as e:
                     raise _located(e, f"in op {i} (expr)", op_index=i, name=spec.get("name"),
                                    pointer=f"/ops/{i}/expr") from None
@@ -347,6 +348,16 @@ class Namespace:
         lines += [f"  {e['source']} -> {e['target']};" for e in g["edges"]]
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str):
+    return expressions.parse(text)
+
+
+def _parse(text):
+    # clients resend the same formulas (a loop body); parsed expressions are immutable, so they are shared
+    return _parse_cached(text) if isinstance(text, str) else expressions.parse(text)
 
 
 def _call(op_name: str, args: list, kwargs: dict) -> Tensor:
