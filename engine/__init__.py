@@ -22,11 +22,13 @@ from .errors import (
 )
 from .functions import *  # noqa: F401,F403  (one function per op, plus backward and grad)
 from .functions import backward, grad
+from .gradcheck import gradcheck, gradgradcheck
 from .registry import OPS, limit_elements
 from .tensor import Tensor, as_array
 
 __all__ = [
     "Tensor", "as_array", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "gradcheck", "gradgradcheck",
     "OPS", "limit_elements", "EngineError", "BackwardError", "DTypeError", "ExprError", "GraphFreedError",
     "LimitError", "OpError", "ShapeError", "TensorError", "UnknownNameError", *_functions.__all__,
 ]

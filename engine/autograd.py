@@ -17,14 +17,23 @@ from typing import Any
 import numpy as np
 
 from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError
+from .tensor import Tensor
 
 # ---------------------------------------------------------------------------- grad mode
 
-_local = threading.local()
+class _State(threading.local):
+    """Per-thread grad mode and journal; class attributes are every thread's defaults (a plain
+    attribute read, far cheaper than getattr with a default on the hot path)."""
+
+    grad_enabled = True
+    journal = None
+
+
+_local = _State()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_local, "grad_enabled", True)
+    return _local.grad_enabled
 
 
 @contextlib.contextmanager
@@ -61,7 +70,7 @@ class Journal:
 
 
 def _journal() -> Journal | None:
-    return getattr(_local, "journal", None)
+    return _local.journal
 
 
 @contextlib.contextmanager
@@ -110,6 +119,16 @@ class Meta:
 
 
 def meta_of(x) -> Meta:
+    t = type(x)
+    if t is Tensor:
+        x = x.data
+        return Meta(x.shape, x.dtype)
+    if t is np.ndarray:
+        return Meta(x.shape, x.dtype)
+    if t is Meta:
+        return x
+    if t is float or t is int or t is bool:
+        return Meta((), None)
     return Meta(np.shape(x), getattr(x, "dtype", None))
 
 
@@ -134,7 +153,8 @@ class Node:
 
     @property
     def name(self) -> str:
-        return self.op.grad_fn
+        rule = self.op.grad_fn_rule
+        return self.op.grad_fn if rule is None else rule(self.kwargs, self.inputs)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -196,11 +216,13 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
             buffers[id(node)] = g if id(node) not in buffers else buffers[id(node)] + g
             root_nodes.append(node)
 
-    order = _walk(root_nodes)
     captured: dict[int, Any] = {}
-    if inputs is None:
-        needed = order
+    if inputs is None:  # every reachable node is needed: count dependencies in one walk
+        deps = _dependencies(root_nodes)
+        needed_ids = deps
+        ready = [n for n in dict.fromkeys(root_nodes) if deps[id(n)] == 0]
     else:
+        order = _walk(root_nodes)
         leaf_targets = {id(t) for t in inputs if t.grad_fn is None}
         node_targets = {id(t.grad_fn) for t in inputs if t.grad_fn is not None}
         useful: set[int] = set()
@@ -211,16 +233,15 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
                 useful.add(id(node))
         needed = [n for n in order if id(n) in useful]
         leaf_sums = {k: v for k, v in leaf_sums.items() if k in leaf_targets}
-
-    needed_ids = {id(n) for n in needed}
-    deps: dict[int, int] = dict.fromkeys(needed_ids, 0)
-    for node in needed:
-        for n in node.next:
-            if type(n) is Node and id(n) in needed_ids:
-                deps[id(n)] += 1
+        needed_ids = {id(n) for n in needed}
+        deps = dict.fromkeys(needed_ids, 0)
+        for node in needed:
+            for n in node.next:
+                if type(n) is Node and id(n) in needed_ids:
+                    deps[id(n)] += 1
+        ready = [n for n in needed if deps[id(n)] == 0]
 
     retained: list[tuple[Any, Any]] = []
-    ready = [n for n in needed if deps[id(n)] == 0]
     executed: list[Node] = []
     while ready:
         node = ready.pop()
@@ -236,46 +257,74 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
         for n, gi, x in zip(node.next, grads, node.inputs, strict=True):
             if n is None:
                 continue
-            is_node = type(n) is Node
-            if is_node and id(n) not in needed_ids:
-                continue
-            if gi is not None:
-                gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
-                if is_node:
-                    key = id(n)
+            if type(x) is Tensor:  # its array's shape and dtype, without the properties
+                x = x.data
+            if type(n) is Node:
+                key = id(n)
+                if key not in needed_ids:
+                    continue
+                if gi is not None:
+                    if gi.shape != x.shape or gi.dtype is not x.dtype:  # else nothing to reduce
+                        gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
                     buffers[key] = gi if key not in buffers else buffers[key] + gi
-                elif inputs is None or id(n) in leaf_targets:
-                    _add(leaf_sums, n, gi)
-            if is_node:
-                deps[id(n)] -= 1
-                if deps[id(n)] == 0:
+                left = deps[key] - 1
+                deps[key] = left
+                if left == 0:
                     ready.append(n)
+            elif gi is not None:
+                gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
+                if inputs is None or id(n) in leaf_targets:
+                    _add(leaf_sums, n, gi)
+
+    result = []
+    for i, t in enumerate(inputs or ()):  # an unused input fails the call before anything is freed
+        g = leaf_sums[id(t)][1] if t.grad_fn is None and id(t) in leaf_sums else captured.get(id(t.grad_fn))
+        if g is None and not allow_unused:
+            raise BackwardError(
+                f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior.")
+        result.append(g)
 
     # The pass succeeded: now, and only now, touch state that outlives it.
     if not retain_graph:
-        for node in executed:
-            if node.op.saves and not node.freed:
-                set_attr(node, "inputs", tuple(meta_of(x) for x in node.inputs))
-                set_attr(node, "out", None)
-                set_attr(node, "freed", True)
+        _free(executed)
     if inputs is None:
         for leaf, g in leaf_sums.values():
             _accumulate(leaf, g)
         for tensor, g in retained:
             _accumulate(tensor, g)
         return None
-
-    result = []
-    for i, t in enumerate(inputs):
-        g = leaf_sums[id(t)][1] if t.grad_fn is None and id(t) in leaf_sums else captured.get(id(t.grad_fn))
-        if g is None and t.grad_fn is not None:
-            g = None
-        if g is None and not allow_unused:
-            raise BackwardError(
-                f"One of the differentiated Tensors (input {i}) appears to not have been used in the graph. "
-                "Set allow_unused=True if this is the desired behavior.")
-        result.append(g)
     return result
+
+
+def _dependencies(roots: list[Node]) -> dict[int, int]:
+    """id(node) -> how many edges from nodes reachable from roots point at it (one walk, no ordering)."""
+    deps = dict.fromkeys(map(id, roots), 0)
+    stack = list(dict.fromkeys(roots))
+    while stack:
+        for n in stack.pop().next:
+            if type(n) is Node:
+                key = id(n)
+                if key in deps:
+                    deps[key] += 1
+                else:
+                    deps[key] = 1
+                    stack.append(n)
+    return deps
+
+
+def _free(nodes: list[Node]) -> None:
+    """Drop the buffers the nodes saved, keeping shapes and dtypes (journaled like set_attr)."""
+    journal = _journal()
+    for node in nodes:
+        if node.op.saves and not node.freed:
+            if journal is not None:
+                journal.undo += [(node, "inputs", node.inputs), (node, "out", node.out), (node, "freed", node.freed)]
+            if node.op.saves_inputs:  # otherwise they are Meta already
+                node.inputs = tuple([Meta(x.data.shape, x.data.dtype) if type(x) is Tensor else meta_of(x)
+                                     for x in node.inputs])
+            node.out = None
+            node.freed = True
 
 
 def _add(sums: dict[int, list], leaf, g) -> None:

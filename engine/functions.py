@@ -106,10 +106,10 @@ def _getitem(self: Tensor, key):
 
 
 def _binary(name: str, reflected: bool = False):
-    f = globals()[name]
+    opdef = OPS[name]  # straight to apply: operators are the hot path of small-tensor code
     if reflected:
-        return lambda self, other: f(other, self)
-    return lambda self, other: f(self, other)
+        return lambda self, other: apply(opdef, (other, self), {})
+    return lambda self, other: apply(opdef, (self, other), {})
 
 
 for _dunder, _op in [("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"), ("pow", "pow"),

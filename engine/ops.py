@@ -89,6 +89,48 @@ def _data(x):
     return getattr(x, "data", x)
 
 
+# ---------------------------------------------------------------------------- grad_fn names
+# torch names a node by the overload that ran; these rules read it off a node's kwargs and inputs.
+
+
+def _over_axes(all_name, axes_name):
+    """A reduction over every element and one over given axes are different torch overloads."""
+    return lambda kwargs, inputs: all_name if kwargs.get("axis") is None else axes_name
+
+
+def _is_number(x) -> bool:
+    return getattr(x, "dtype", None) is None  # python numbers, also once freed (their Meta has no dtype)
+
+
+def _pow_name(kwargs, inputs):
+    if inputs is None or _is_number(inputs[1]):
+        return "PowBackward0"  # pow(Tensor, Scalar)
+    return "PowBackward2" if _is_number(inputs[0]) else "PowBackward1"
+
+
+_MATMUL_NAMES = {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0", (1, 2): "SqueezeBackward4"}
+
+
+def _matmul_name(kwargs, inputs):
+    if inputs is None:
+        return "MmBackward0"
+    # a batched product ends in a view of torch's folded mm (torch copies instead, CloneBackward0, in some
+    # cases that depend on which operand requires grad: not worth imitating)
+    return _MATMUL_NAMES.get((inputs[0].ndim, inputs[1].ndim), "UnsafeViewBackward0")
+
+
+def _index_name(kwargs, inputs):
+    # torch indexes item by item: the last item that does something names the node
+    for k in reversed(kwargs.get("key", ())):
+        if k is None:
+            return "UnsqueezeBackward0"
+        if isinstance(k, slice) and k != slice(None):
+            return "SliceBackward0"
+        if isinstance(k, int):
+            return "SelectBackward0"
+    return "IndexBackward0" if inputs is None else "AliasBackward0"  # the catalog, with no key, shows the op
+
+
 # ---------------------------------------------------------------------------- arithmetic
 
 
@@ -117,13 +159,21 @@ def div(a, b):
     return np.true_divide(a, b)
 
 
+def _pow_base_grad(F, g, ans, a, b):
+    # b * a**(b-1), taken as 0 where b == 0 (not 0 * inf at a == 0), as PyTorch does
+    if _is_number(b):
+        return g * 0.0 if b == 0 else g * b * a ** (b - 1)
+    return F.where(F.eq(b, 0), 0.0, g * b * a ** (b - 1))
+
+
 def _pow_exponent_grad(F, g, ans, a, b):
     # d(a**b)/db = a**b * log(a); taken as 0 where a == 0 and b >= 0, as PyTorch does
-    return g * F.where(F.eq(a, 0), 0.0, ans * F.log(F.where(F.eq(a, 0), 1.0, a)))
+    zero = F.logical_and(F.eq(a, 0), F.ge(b, 0))
+    return g * F.where(zero, 0.0, ans * F.log(F.where(zero, 1.0, a)))
 
 
-@op(vjp=(lambda F, g, ans, a, b: g * b * a ** (b - 1), _pow_exponent_grad), saves="inputs output",
-    shape=broadcast)
+@op(vjp=(_pow_base_grad, _pow_exponent_grad), saves="inputs output",
+    shape=broadcast, grad_fn=_pow_name)
 def pow(a, b):
     """a ** b elementwise, broadcasting."""
     return np.power(a, b)
@@ -366,31 +416,33 @@ def logical_not(a):
 # ---------------------------------------------------------------------------- reductions
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False: _expand(F, g, a.shape, axis),))
+@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False: _expand(F, g, a.shape, axis),),
+    grad_fn=_over_axes("SumBackward0", "SumBackward1"))
 def sum(a, *, axis: Axes = None, keepdims: Bool = False):
     """Sum over axis (all axes when null)."""
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
 @op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False:
-         _expand(F, g, a.shape, axis) * (1.0 / builtins.max(_count(a.shape, axis), 1)),))
+         _expand(F, g, a.shape, axis) * (1.0 / builtins.max(_count(a.shape, axis), 1)),),
+    grad_fn=_over_axes("MeanBackward0", "MeanBackward1"))
 def mean(a, *, axis: Axes = None, keepdims: Bool = False):
     """Mean over axis (all axes when null)."""
     return np.mean(a, axis=axis, keepdims=keepdims)
 
 
 def _prod_grad(F, g, ans, a, axis=None, keepdims=False):
-    # exact with zeros: one zero in a slice gets the product of the others, two or more give 0
+    # ans / a, exact with zeros: a slice's only zero gets the product of the others, a slice with two or
+    # more gives 0. Keeping ans / a (which is 0) at the non-zeros makes the second derivative right too.
     zero = F.eq(a, 0)
-    zeros = _expand(F, F.sum(zero, axis=axis, keepdims=True), a.shape, None)
+    zeros = F.broadcast_to(F.sum(zero, axis=axis, keepdims=True), shape=a.shape)
     safe = F.where(zero, 1.0, a)
-    others = _expand(F, F.prod(safe, axis=axis, keepdims=True), a.shape, None)
-    full = _expand(F, ans, a.shape, axis)
-    d = F.where(F.eq(zeros, 0), full / safe, F.where(F.logical_and(zero, F.eq(zeros, 1)), others, 0.0))
+    others = F.broadcast_to(F.prod(safe, axis=axis, keepdims=True), shape=a.shape)
+    d = F.where(zero, F.where(F.eq(zeros, 1), others, 0.0), _expand(F, ans, a.shape, axis) / safe)
     return _expand(F, g, a.shape, axis) * d
 
 
-@op(vjp=(_prod_grad,), saves="inputs output")
+@op(vjp=(_prod_grad,), saves="inputs output", grad_fn=_over_axes("ProdBackward0", "ProdBackward1"))
 def prod(a, *, axis: Axes = None, keepdims: Bool = False):
     """Product over axis (all axes when null)."""
     return np.prod(a, axis=axis, keepdims=keepdims)
@@ -399,17 +451,17 @@ def prod(a, *, axis: Axes = None, keepdims: Bool = False):
 def _extreme_grad(F, g, ans, a, axis=None, keepdims=False):
     # the gradient is shared evenly among the elements equal to the extreme, as torch.amax does
     hit = F.eq(a, _expand(F, ans, a.shape, axis))
-    count = _expand(F, F.sum(hit, axis=axis, keepdims=True), a.shape, None)
+    count = F.broadcast_to(F.sum(hit, axis=axis, keepdims=True), shape=a.shape)
     return F.where(hit, _expand(F, g, a.shape, axis) / count, 0.0)
 
 
-@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn="MaxBackward1")
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MaxBackward1", "AmaxBackward0"))
 def max(a, *, axis: Axes = None, keepdims: Bool = False):
     """Maximum over axis; ties share the gradient evenly."""
     return np.max(a, axis=axis, keepdims=keepdims)
 
 
-@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn="MinBackward1")
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MinBackward1", "AminBackward0"))
 def min(a, *, axis: Axes = None, keepdims: Bool = False):
     """Minimum over axis; ties share the gradient evenly."""
     return np.min(a, axis=axis, keepdims=keepdims)
@@ -477,7 +529,7 @@ def _matmul_grad_b(F, g, ans, a, b):
     return F.matmul(_mT(F, a), g)
 
 
-@op(vjp=(_matmul_grad_a, _matmul_grad_b), saves="inputs", shape=_matmul_shape, grad_fn="MmBackward0")
+@op(vjp=(_matmul_grad_a, _matmul_grad_b), saves="inputs", shape=_matmul_shape, grad_fn=_matmul_name)
 def matmul(a, b):
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dimensions broadcast."""
     return np.matmul(a, b)
@@ -535,7 +587,12 @@ def flatten(a):
     return np.reshape(a, (-1,))
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None: F.reshape(g, shape=a.shape),))
+def _squeeze_name(kwargs, inputs):
+    axis = kwargs.get("axis")  # torch: squeeze(), squeeze(dim), squeeze(dims)
+    return "SqueezeBackward0" if axis is None else "SqueezeBackward2" if isinstance(axis, tuple) else "SqueezeBackward1"
+
+
+@op(vjp=(lambda F, g, ans, a, axis=None: F.reshape(g, shape=a.shape),), grad_fn=_squeeze_name)
 def squeeze(a, *, axis: Axes = None):
     """Remove axes of size 1 (all of them when null)."""
     return np.squeeze(a, axis=axis)
@@ -571,7 +628,7 @@ def _sum_to_shape(a, shape, **_):
 
 
 @op(vjp=(lambda F, g, ans, a, shape: F.broadcast_to(g, shape=a.shape),), shape=_sum_to_shape,
-    check_shape=True, grad_fn="SumToSizeBackward0")
+    check_shape=True, grad_fn="SumBackward1")
 def sum_to(a, *, shape: Shape):
     """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
     from .registry import sum_to_shape
@@ -639,7 +696,7 @@ def stack(*arrays, axis: Int = 0):
     return np.stack(arrays, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),))
+@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),), grad_fn=_index_name)
 def index(a, *, key: Key):
     """Basic indexing a[key]: key items are ints, null (new axis), "..." or "start:stop:step" slices."""
     try:
@@ -687,7 +744,7 @@ def _check_bounds(a, indices, axis):
 
 
 @op(vjp=(lambda F, g, ans, a, indices, axis=None: F.take_backward(g, indices, shape=a.shape, axis=axis), None),
-    saves="inputs", shape=_take_shape, int_args=(1,))
+    saves="inputs", shape=_take_shape, int_args=(1,), grad_fn=_over_axes("TakeBackward0", "IndexSelectBackward0"))
 def take(a, indices, *, axis: OptInt = None):
     """Gather a's elements at integer indices along axis (of the flattened tensor when null), as numpy.take."""
     _check_bounds(a, indices, axis)

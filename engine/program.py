@@ -167,8 +167,8 @@ class Namespace:
         try:
             if parsed is not None:
                 result = expressions.evaluate(parsed, self.variable, _call)
-                if not isinstance(result, Tensor):
-                    result = Tensor(result)
+                if not isinstance(result, Tensor):  # a bare number: float32, as numbers on the wire are
+                    result = Tensor(result, dtype=np.float32)
             else:
                 args = spec.get("args") or []
                 if not isinstance(args, (list, tuple)):

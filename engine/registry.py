@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Node, is_grad_enabled, meta_of
+from .autograd import Meta, Node, meta_of
+from .autograd import _local as _grad_mode  # read directly on the hot path (is_grad_enabled)
 from .errors import DTypeError, EngineError, LimitError, OpError, ShapeError
-from .tensor import Tensor, as_array
+from .tensor import DEFAULT_FLOAT, Tensor, as_array
 
 # ---------------------------------------------------------------------------- kwarg types
 
@@ -138,11 +139,15 @@ Key = KwargType("index key", _key)
 
 # ---------------------------------------------------------------------------- limits
 
-_limits = threading.local()
+class _Limits(threading.local):
+    max_elements = None  # every thread's default; a plain attribute read on the hot path
+
+
+_limits = _Limits()
 
 
 def max_tensor_elements() -> int | None:
-    return getattr(_limits, "max_elements", None)
+    return _limits.max_elements
 
 
 class limit_elements:
@@ -168,7 +173,11 @@ class OpDef:
         self.name = forward.__name__.rstrip("_")
         self.forward = forward
         self.vjp = vjp
-        self.grad_fn = grad_fn or "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
+        # torch names some nodes by overload (sum over dims is SumBackward1): a callable picks the name
+        # from the node's kwargs and inputs; the catalog shows its choice for default kwargs (inputs None)
+        self.grad_fn_rule = grad_fn if callable(grad_fn) else None
+        self.grad_fn = (grad_fn({}, None) if self.grad_fn_rule else grad_fn) or \
+            "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
         self.saves = saves
         self.saves_inputs = "inputs" in saves
         self.saves_output = "output" in saves
@@ -223,14 +232,17 @@ class OpDef:
         if create_graph:
             inputs = node.inputs
             ans = None if node.out is None else Tensor._make(node.out, node)
-        else:
-            inputs = tuple(x.data if type(x) is Tensor else x for x in node.inputs)
+        else:  # saved Tensors are read as arrays; a node that saved no inputs holds only their Meta
+            inputs = [x.data if type(x) is Tensor else x for x in node.inputs] if self.saves_inputs else node.inputs
             ans = node.out
-        if type(self.vjp) is tuple:  # one rule per input: compute only the gradients that go somewhere
+        vjp = self.vjp
+        if type(vjp) is tuple:  # one rule per input: compute only the gradients that go somewhere
             kw = node.kwargs
-            return tuple(None if n is None or f is None else f(F, g, ans, *inputs, **kw)
-                         for f, n in zip(self.vjp, node.next))
-        return self.vjp(F, g, ans, *inputs, **node.kwargs)
+            if len(vjp) == 1:
+                f = vjp[0]
+                return (None if node.next[0] is None or f is None else f(F, g, ans, *inputs, **kw),)
+            return [None if n is None or f is None else f(F, g, ans, *inputs, **kw) for f, n in zip(vjp, node.next)]
+        return vjp(F, g, ans, *inputs, **node.kwargs)
 
 
 def _jsonable(v):
@@ -250,6 +262,7 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
     under create_graph, on Tensors (which makes gradients differentiable).
     `saves` says what the vjp reads: "", "inputs", "output" or both.
     `shape(*shapes, **kwargs)` gives the result shape for ops that can grow.
+    `grad_fn` is a name or `rule(kwargs, inputs) -> name` (inputs: the node's saved inputs or their Meta).
     """
 
     def declare(forward):
@@ -265,8 +278,58 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
 
 def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     """Run one op forward and, when any input requires grad, record its node."""
+    if len(args) != opdef.arity:  # variadic ops (arity None), kwargs given by position, wrong arity
+        args, kwargs = _bind_args(opdef, args, kwargs)
+    if kwargs:
+        kwargs = opdef.check_kwargs(kwargs)
+    if opdef.required and any(k not in kwargs for k in opdef.required):
+        missing = [k for k in opdef.required if k not in kwargs]
+        raise OpError(f"'{opdef.name}' needs kwarg{'s' * (len(missing) > 1)} {', '.join(missing)}")
+    arrays = []
+    nxt = []  # where each input's gradient goes, should a node be recorded
+    requires_grad = False
+    all_tensors = True
+    for a in args:
+        if type(a) is Tensor:
+            arrays.append(a.data)
+            requires_grad = requires_grad or a.requires_grad
+            nxt.append(a.grad_fn or (a if a.requires_grad else None))
+        else:
+            arrays.append(a if type(a) in (int, float, bool) or isinstance(a, np.ndarray) else as_array(a))
+            nxt.append(None)
+            all_tensors = False
+    for i in opdef.int_args:
+        if i < len(arrays):
+            arrays[i] = _as_indices(opdef, i, arrays[i])
+
+    limit = _limits.max_elements
+    if opdef.shape is not None and (opdef.check_shape or limit is not None):
+        _check_shape(opdef, arrays, kwargs, limit)
+    try:
+        out = opdef.forward(*arrays, **kwargs) if kwargs else opdef.forward(*arrays)
+    except EngineError:
+        raise
+    except (ValueError, IndexError, TypeError) as e:
+        raise _explain(opdef, arrays, e) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if out.dtype is not DEFAULT_FLOAT and out.dtype == np.float64 and "dtype" not in kwargs \
+            and not _keeps_float64(arrays):
+        out = out.astype(DEFAULT_FLOAT)  # numpy promotes int64 with float32 to float64; torch does not
+
+    if not (requires_grad and opdef.vjp is not None and out.dtype.kind == "f" and _grad_mode.grad_enabled):
+        return Tensor._make(out, None)
+    if opdef.saves_inputs:  # Tensors as they are (create_graph differentiates through them), the rest as read
+        inputs = tuple(args) if all_tensors else tuple([a if type(a) is Tensor else x for a, x in zip(args, arrays)])
+    else:
+        inputs = tuple([Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x) for x in arrays])
+    node = Node(opdef, kwargs, tuple(nxt), inputs, out if opdef.saves_output else None)
+    return Tensor._make(out, node)
+
+
+def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Check the positional arguments; numpy style, extra ones fill the kwargs in order (sum(x, 0))."""
     if opdef.arity is not None and len(args) > opdef.arity and len(args) <= opdef.arity + len(opdef.kwargs):
-        # numpy style: extra positional arguments fill the kwargs in order (sum(x, 0), clip(x, 0, 1))
         extra = dict(zip(opdef.kwargs, args[opdef.arity:]))
         dup = set(extra) & set(kwargs)
         if dup:
@@ -278,46 +341,15 @@ def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
                       f"({', '.join(opdef.args)}), got {len(args)}")
     if opdef.variadic and not args:
         raise OpError(f"'{opdef.name}' takes at least one tensor")
-    if kwargs:
-        kwargs = opdef.check_kwargs(kwargs)
-    if opdef.required and any(k not in kwargs for k in opdef.required):
-        missing = [k for k in opdef.required if k not in kwargs]
-        raise OpError(f"'{opdef.name}' needs kwarg{'s' * (len(missing) > 1)} {', '.join(missing)}")
-    arrays = []
-    requires_grad = False
-    for a in args:
-        if type(a) is Tensor:
-            arrays.append(a.data)
-            requires_grad = requires_grad or a.requires_grad
-        elif type(a) in (int, float, bool) or isinstance(a, np.ndarray):
-            arrays.append(a)
-        else:
-            arrays.append(as_array(a))
-    for i in opdef.int_args:
-        if i < len(arrays):
-            arrays[i] = _as_indices(opdef, i, arrays[i])
+    return args, kwargs
 
-    limit = max_tensor_elements()
-    if opdef.shape is not None and (opdef.check_shape or limit is not None):
-        _check_shape(opdef, arrays, kwargs, limit)
-    try:
-        out = opdef.forward(*arrays, **kwargs)
-    except EngineError:
-        raise
-    except (ValueError, IndexError, TypeError) as e:
-        raise _explain(opdef, arrays, e) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
 
-    if not (requires_grad and opdef.vjp is not None and out.dtype.kind == "f" and is_grad_enabled()):
-        return Tensor._make(out, None)
-    nxt = tuple((a.grad_fn or (a if a.requires_grad else None)) if type(a) is Tensor else None for a in args)
-    if opdef.saves_inputs:
-        inputs = args
-    else:
-        inputs = tuple(meta_of(x) for x in arrays)
-    node = Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None)
-    return Tensor._make(out, node)
+def _keeps_float64(arrays) -> bool:
+    """torch's promotion: a float64 result needs a float64 tensor input, one with dimensions unless all
+    float inputs are 0-d; integers and python numbers alone give the default float32."""
+    floats = [a for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"]
+    ranked = [a for a in floats if a.ndim] or floats
+    return any(a.dtype == np.float64 for a in ranked)
 
 
 def _as_indices(opdef: OpDef, i: int, a):
@@ -401,6 +433,6 @@ def reduce_grad(g, shape, dtype, create_graph: bool):
         return g
     if g.shape != shape:
         g = sum_to_shape(np.asarray(g), shape)
-    if dtype is not None and g.dtype != dtype:
+    if dtype is not None and g.dtype is not dtype and g.dtype != dtype:  # `is`: the cheap common case
         g = np.asarray(g, dtype=dtype)
     return g

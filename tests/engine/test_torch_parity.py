@@ -1,0 +1,562 @@
+"""PyTorch as the oracle: forward values, gradients and grad_fn names of every catalog op, and the
+semantics of backward (accumulation, retain_graph, freed graphs, errors, grad, dtypes)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import engine as E
+from engine.errors import GRAPH_FREED_MESSAGE, BackwardError, DTypeError, GraphFreedError
+
+rng = np.random.default_rng(2024)
+D = torch.float64
+
+
+def normal(*shape):
+    return np.asarray(rng.standard_normal(shape))
+
+
+def pos(*shape):
+    return np.asarray(rng.uniform(0.5, 2.0, size=shape))
+
+
+def away(*shape):
+    return np.asarray(rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.3, 1.5, size=shape))
+
+
+def ints(*values):
+    return np.array(values, dtype=np.int64)
+
+
+def P(ours, theirs, *inputs, name=None, label=""):
+    """One parity case. name: the grad_fn we report where it knowingly differs from torch's."""
+    return (ours, theirs, list(inputs), name, label)
+
+
+def _to_engine(x):
+    if isinstance(x, np.ndarray):
+        return E.Tensor(x, requires_grad=x.dtype.kind == "f")
+    return x
+
+
+def _to_torch(x):
+    if isinstance(x, np.ndarray):
+        return torch.tensor(x, requires_grad=x.dtype.kind == "f")
+    return x
+
+
+def run_both(ours, theirs, inputs, name=None):
+    xs, ts = [_to_engine(x) for x in inputs], [_to_torch(x) for x in inputs]
+    out, expected = ours(*xs), theirs(*ts)
+    assert out.shape == tuple(expected.shape)
+    assert out.dtype == np.dtype(str(expected.dtype).removeprefix("torch.").replace("bool", "bool_"))
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert out.requires_grad == expected.requires_grad
+    if expected.grad_fn is not None:
+        assert out.grad_fn.name == (name or type(expected.grad_fn).__name__)
+    if expected.requires_grad:
+        g = rng.standard_normal(out.shape)
+        out.backward(g)
+        expected.backward(torch.from_numpy(g))
+        for i, (x, t) in enumerate(zip(xs, ts)):
+            if isinstance(x, E.Tensor) and x.requires_grad:
+                assert (x.grad is None) == (t.grad is None), f"input {i}"
+                if x.grad is not None:
+                    assert x.grad.dtype == x.dtype
+                    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=f"input {i}")
+    return out
+
+
+def binary(name, theirs, make_a=normal, make_b=normal):
+    ours = getattr(E, name)
+    shapes = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 4)), ((), (2,))]
+    return [P(ours, theirs, make_a(*sa), make_b(*sb), label=f"{sa}x{sb}") for sa, sb in shapes]
+
+
+def unary(name, theirs, make=normal):
+    return [P(getattr(E, name), theirs, make(2, 3)), P(getattr(E, name), theirs, make(), label="0-d")]
+
+
+def reduction(name, theirs_all, theirs_dims, make=normal, **extra):
+    """Cases over all axes, one axis, a negative axis and a tuple, with and without keepdims."""
+    ours = getattr(E, name)
+    cases = [P(lambda x: ours(x, **extra), theirs_all, make(2, 3, 4), label="all")]
+    for axis in (0, -1, (0, 2)):
+        for keepdims in (False, True):
+            cases.append(P(lambda x, a=axis, k=keepdims: ours(x, axis=a, keepdims=k, **extra),
+                           lambda t, a=axis, k=keepdims: theirs_dims(t, a, k), make(2, 3, 4),
+                           label=f"axis={axis},keepdims={keepdims}"))
+    return cases
+
+
+def _prod_dims(t, axis, keepdims):
+    for a in sorted((axis,) if isinstance(axis, int) else axis, key=lambda a: -(a % 3)):
+        t = torch.prod(t, dim=a, keepdim=keepdims)  # torch.prod takes one dim at a time
+    return t
+
+
+def _scatter(shape, key):
+    def f(g):
+        out = torch.zeros(shape, dtype=D)
+        out[key] = g  # differentiable through CopySlices
+        return out
+    return f
+
+
+LABELS = ints(0, 3, 3, 1)
+
+PARITY = {
+    "add": binary("add", torch.add) + [P(lambda x: x + 2, lambda t: t + 2, normal(3), label="scalar")],
+    "sub": binary("sub", torch.sub) + [
+        P(lambda x: 1.5 - x, lambda t: 1.5 - t, normal(3), name="SubBackward0", label="scalar first (torch: rsub)")],
+    "mul": binary("mul", torch.mul),
+    "div": binary("div", torch.div, make_b=away) + [
+        P(lambda x: 2.0 / x, lambda t: 2.0 / t, away(3), name="DivBackward0", label="scalar first (torch: mul)")],
+    "pow": binary("pow", torch.pow, make_a=pos) + [
+        P(lambda x: x ** 3, lambda t: t ** 3, away(4), label="negative base"),
+        P(lambda x: 2.0 ** x, lambda t: 2.0 ** t, normal(3), label="scalar base"),
+        P(lambda x, y: x ** y, lambda t, u: t ** u, np.array([0.0, 0.0, 2.0]), np.array([0.0, 2.0, 0.0]),
+          label="zeros"),
+        P(lambda x: x ** 0, lambda t: t ** 0, np.array([0.0, 1.0]), label="zero exponent at zero"),
+        P(lambda x, y: x ** y, lambda t, u: t ** u, np.array([0.0, 0.0]), np.array([-1.0, 0.5]),
+          label="zero base, negative exponent"),
+    ],
+    "neg": unary("neg", torch.neg),
+    "maximum": binary("maximum", torch.maximum) + [
+        P(E.maximum, torch.maximum, np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0]), label="ties")],
+    "minimum": binary("minimum", torch.minimum) + [
+        P(E.minimum, torch.minimum, np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0]), label="ties")],
+    "abs": unary("abs", torch.abs, away) + [P(E.abs, torch.abs, np.array([0.0, -1.0]), label="at 0")],
+    "exp": unary("exp", torch.exp),
+    "log": unary("log", torch.log, pos),
+    "log1p": unary("log1p", torch.log1p, pos),
+    "expm1": unary("expm1", torch.expm1),
+    "sqrt": unary("sqrt", torch.sqrt, pos),
+    "square": unary("square", torch.square),
+    "reciprocal": unary("reciprocal", torch.reciprocal, away),
+    "sin": unary("sin", torch.sin),
+    "cos": unary("cos", torch.cos),
+    "tan": unary("tan", torch.tan),
+    "tanh": unary("tanh", torch.tanh),
+    "sigmoid": unary("sigmoid", torch.sigmoid) + [P(E.sigmoid, torch.sigmoid, np.array([-40.0, 40.0]), label="big")],
+    "relu": unary("relu", torch.relu, away) + [P(E.relu, torch.relu, np.array([0.0, -1.0, 2.0]), label="at 0")],
+    "softplus": unary("softplus", TF.softplus) + [P(E.softplus, TF.softplus, np.array([-40.0, 40.0]), label="big")],
+    "clip": [
+        P(lambda x: E.clip(x, min=-0.5, max=0.5), lambda t: t.clamp(-0.5, 0.5), np.array([-1.0, -0.5, 0.0, 0.5, 2.0]),
+          label="both, at the bounds"),
+        P(lambda x: E.clip(x, min=0.0), lambda t: t.clamp(min=0.0), normal(2, 3), label="min"),
+        P(lambda x: E.clip(x, max=0.0), lambda t: t.clamp(max=0.0), normal(2, 3), label="max"),
+    ],
+    "where": [
+        P(lambda c, x, y: E.where(c, x, y), torch.where, normal(2, 3) > 0, normal(2, 3), normal(3)),
+        P(lambda c, x: E.where(c, x, 0.0), lambda c, t: torch.where(c, t, 0.0), np.array([True, False]), normal(2),
+          label="scalar branch"),
+    ],
+    "sign": unary("sign", torch.sign) + [P(E.sign, torch.sign, np.array([0.0, -2.0]), label="at 0")],
+    "floor": unary("floor", torch.floor),
+    "ceil": unary("ceil", torch.ceil),
+    "round": [P(E.round, torch.round, np.array([0.5, 1.5, 2.5, -0.5, -1.7, 0.2]), label="half to even")],
+    **{name: [P(getattr(E, name), getattr(torch, name), np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])),
+              P(getattr(E, name), getattr(torch, name), normal(2, 3), normal(3), label="broadcast")]
+       for name in ("gt", "ge", "lt", "le", "eq", "ne")},
+    "logical_and": [P(E.logical_and, torch.logical_and, np.array([True, True, False]), np.array([True, False, False]))],
+    "logical_or": [P(E.logical_or, torch.logical_or, np.array([True, True, False]), np.array([True, False, False]))],
+    "logical_not": [P(E.logical_not, torch.logical_not, np.array([True, False]))],
+    "sum": reduction("sum", torch.sum, lambda t, a, k: t.sum(dim=a, keepdim=k)),
+    "mean": reduction("mean", torch.mean, lambda t, a, k: t.mean(dim=a, keepdim=k)),
+    "prod": reduction("prod", torch.prod, _prod_dims, make=away) + [
+        P(E.prod, torch.prod, np.array([2.0, 0.0, 3.0]), label="one zero"),
+        P(E.prod, torch.prod, np.array([2.0, 0.0, 0.0]), label="two zeros"),
+        P(lambda x: E.prod(x, axis=1), lambda t: t.prod(1), np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 1.0]]),
+          label="zeros by row")],
+    "max": reduction("max", torch.max, lambda t, a, k: t.amax(dim=a, keepdim=k)) + [
+        P(E.max, torch.max, np.array([1.0, 3.0, 3.0, 2.0]), label="ties"),
+        P(lambda x: E.max(x, axis=1), lambda t: t.amax(1), np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]),
+          label="ties by row")],
+    "min": reduction("min", torch.min, lambda t, a, k: t.amin(dim=a, keepdim=k)) + [
+        P(E.min, torch.min, np.array([1.0, -3.0, -3.0, 2.0]), label="ties")],
+    "var": reduction("var", lambda t: t.var(correction=0), lambda t, a, k: t.var(dim=a, keepdim=k, correction=0))
+    + reduction("var", lambda t: t.var(), lambda t, a, k: t.var(dim=a, keepdim=k), ddof=1),
+    "std": reduction("std", lambda t: t.std(correction=0), lambda t, a, k: t.std(dim=a, keepdim=k, correction=0))
+    + reduction("std", lambda t: t.std(), lambda t, a, k: t.std(dim=a, keepdim=k), ddof=1),
+    "norm": reduction("norm", torch.linalg.vector_norm, lambda t, a, k: torch.linalg.vector_norm(t, dim=a, keepdim=k))
+    + [P(E.norm, torch.linalg.vector_norm, np.zeros(3), label="at 0")],
+    "logsumexp": reduction("logsumexp", lambda t: torch.logsumexp(t, dim=(0, 1, 2)),
+                           lambda t, a, k: torch.logsumexp(t, dim=a, keepdim=k))
+    + [P(lambda x: E.logsumexp(x, axis=-1), lambda t: torch.logsumexp(t, -1), np.array([[1000.0, 1000.0], [-2.0, 1.0]]),
+         label="large")],
+    # torch ends some batched products in a copy (CloneBackward0) instead of a view, depending on which
+    # operand requires grad; ours is always UnsafeViewBackward0
+    "matmul": [P(E.matmul, torch.matmul, normal(*sa), normal(*sb), label=f"{sa}@{sb}",
+                 name="UnsafeViewBackward0" if max(len(sa), len(sb)) > 2 else None) for sa, sb in [
+        ((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((2, 2, 3), (2, 3, 4)), ((2, 3), (5, 3, 4)),
+        ((1, 2, 3), (4, 3, 2)), ((3,), (2, 3, 4)), ((2, 3, 4), (4,)), ((2, 1, 2, 3), (3, 3, 2))]],
+    "dot": [P(E.dot, torch.dot, normal(3), normal(3))],
+    "outer": [P(E.outer, torch.outer, normal(3), normal(4))],
+    "transpose": [P(E.transpose, lambda t: t.permute(2, 1, 0), normal(2, 3, 4)),
+                  P(lambda x: E.transpose(x, axes=[1, -1, 0]), lambda t: t.permute(1, 2, 0), normal(2, 3, 4))],
+    "reshape": [P(lambda x: E.reshape(x, shape=[3, -1]), lambda t: t.reshape(3, -1), normal(2, 3))],
+    "flatten": [P(E.flatten, torch.flatten, normal(2, 3))],
+    "squeeze": [P(E.squeeze, torch.squeeze, normal(1, 3, 1)),
+                P(lambda x: E.squeeze(x, axis=-1), lambda t: t.squeeze(-1), normal(1, 3, 1), label="int"),
+                P(lambda x: E.squeeze(x, axis=(0, 2)), lambda t: t.squeeze((0, 2)), normal(1, 3, 1), label="tuple")],
+    "unsqueeze": [P(lambda x: E.unsqueeze(x, axis=1), lambda t: t.unsqueeze(1), normal(2, 3))],
+    "broadcast_to": [P(lambda x: E.broadcast_to(x, shape=[2, 3]), lambda t: t.broadcast_to((2, 3)), normal(3))],
+    "sum_to": [P(lambda x: E.sum_to(x, shape=[1, 3]), lambda t: t.sum_to_size(1, 3), normal(2, 3))],
+    "astype": [P(lambda x: E.astype(x, dtype="float32"), lambda t: t.to(torch.float32), normal(2, 3))],
+    "concat": [P(lambda x, y, a=a: E.concat(x, y, axis=a), lambda t, u, a=a: torch.cat([t, u], dim=a),
+                 normal(2, 3), normal(2, 3), label=f"axis={a}") for a in (0, 1, -1)],
+    "stack": [P(lambda x, y, a=a: E.stack(x, y, axis=a), lambda t, u, a=a: torch.stack([t, u], dim=a),
+                normal(2, 3), normal(2, 3), label=f"axis={a}") for a in (0, 1, -1, 2)],
+    "index": [P(lambda x, k=key: x[k], lambda t, k=key: t[k], normal(3, 4, 5), label=str(key)) for key in [
+        (0,), (slice(1, 3),), (None,), (Ellipsis,), (Ellipsis, 1), (0, slice(1, 3)), (None, 1, Ellipsis, None),
+        (slice(1, None), None, -2), (1, 2, 3), (slice(None, None, 2), slice(None), 0), (slice(None),)]],
+    "index_backward": [P(lambda g: E.index_backward(g, shape=[3, 4], key=[1, "1:3"]),
+                         _scatter((3, 4), (1, slice(1, 3))), normal(2), name="IndexBackwardBackward0",
+                         label="torch: CopySlices")],
+    "take": [P(lambda x: E.take(x, ints(0, 5, 5, 1)), lambda t: torch.take(t, torch.tensor([0, 5, 5, 1])),
+               normal(2, 3)),
+             P(lambda x: E.take(x, np.array([[0, -1], [2, 2]])),
+               lambda t: torch.take(t, torch.tensor([[0, -1], [2, 2]])), normal(2, 3), label="2-d, negative"),
+             P(lambda x: E.take(x, ints(2, 0, 2), axis=1), lambda t: t.index_select(1, torch.tensor([2, 0, 2])),
+               normal(2, 3), label="axis"),
+             P(lambda x: E.take(x, ints(1, 1), axis=-2), lambda t: t.index_select(-2, torch.tensor([1, 1])),
+               normal(2, 3), label="negative axis")],
+    "take_backward": [P(lambda g: E.take_backward(g, ints(1, 1, 0), shape=[3]),
+                        lambda g: torch.zeros(3, dtype=D).index_add(0, torch.tensor([1, 1, 0]), g), normal(3),
+                        name="TakeBackwardBackward0", label="torch: index_add")],
+    "softmax": [P(lambda x, a=a: E.softmax(x, axis=a), lambda t, a=a: torch.softmax(t, a), normal(2, 3, 4),
+                  label=f"axis={a}") for a in (-1, 0, 1)],
+    "log_softmax": [P(lambda x, a=a: E.log_softmax(x, axis=a), lambda t, a=a: torch.log_softmax(t, a), normal(2, 3, 4),
+                      label=f"axis={a}") for a in (-1, 0, 1)],
+    "cross_entropy": [P(E.cross_entropy, TF.cross_entropy, normal(4, 5), LABELS),
+                      P(E.cross_entropy, TF.cross_entropy, normal(5), np.array(3), label="(C,)")],
+    "mse_loss": [P(E.mse_loss, TF.mse_loss, normal(2, 3), normal(2, 3)),
+                 P(E.mse_loss, lambda t, u: TF.mse_loss(t, u.expand(2, 3)), normal(2, 3), normal(3), label="bcast")],
+}
+
+
+def test_every_catalog_op_has_a_parity_case():
+    assert set(PARITY) == set(E.OPS), sorted(set(E.OPS) ^ set(PARITY))
+
+
+@pytest.mark.parametrize("ours, theirs, inputs, name", [
+    pytest.param(o, t, i, n, id=f"{op}-{k}-{label}") for op, cases in PARITY.items()
+    for k, (o, t, i, n, label) in enumerate(cases)])
+def test_forward_backward_and_grad_fn_match_torch(ours, theirs, inputs, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 0 ** -1 and log(0) on purpose
+        run_both(ours, theirs, inputs, name)
+
+
+def test_grad_fn_names_of_common_ops():
+    x = E.Tensor(pos(2, 3), requires_grad=True)
+    m = E.Tensor(normal(3, 2), requires_grad=True)
+    names = {
+        "AddBackward0": x + 1, "SubBackward0": x - x, "MulBackward0": x * 2, "DivBackward0": x / 2,
+        "MeanBackward0": x.mean(), "SumBackward0": x.sum(), "ExpBackward0": E.exp(x), "MmBackward0": x @ m,
+        "PowBackward0": x ** 2, "NegBackward0": -x, "ReluBackward0": E.relu(x), "SigmoidBackward0": E.sigmoid(x),
+        "TanhBackward0": E.tanh(x), "LogBackward0": E.log(x), "SoftmaxBackward0": E.softmax(x),
+        "LogSoftmaxBackward0": E.log_softmax(x), "LogsumexpBackward0": E.logsumexp(x, axis=1),
+        "WhereBackward0": E.where(x.data > 1, x, 0.0), "ClampBackward1": E.clip(x, min=0.0),
+        "SumBackward1": x.sum(axis=0), "MeanBackward1": x.mean(axis=(0, 1)), "ViewBackward0": x.reshape(shape=[6]),
+        "PermuteBackward0": x.T, "ExpandBackward0": E.broadcast_to(x, shape=[2, 2, 3]),
+    }
+    for expected, t in names.items():
+        assert t.grad_fn.name == expected
+        assert repr(t).endswith(f"grad_fn=<{expected}>)")
+    assert x.grad_fn is None
+
+
+# ---------------------------------------------------------------------------- backward semantics
+
+
+def test_leaf_grads_accumulate_across_backward_calls():
+    x, t = E.Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    y, u = (x * x).sum(), (t * t).sum()
+    for _ in range(3):
+        y.backward(retain_graph=True)
+        u.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad, t.grad.numpy())
+    np.testing.assert_allclose(x.grad, [6.0, 12.0])
+    x.zero_grad()
+    y.backward()
+    np.testing.assert_allclose(x.grad, [2.0, 4.0])
+
+
+def test_second_backward_through_freed_buffers_fails_with_torchs_message():
+    x, t = E.Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    y, u = E.exp(x).sum(), torch.exp(t).sum()
+    y.backward()
+    u.backward()
+    with pytest.raises(RuntimeError) as torch_error:
+        u.backward()
+    with pytest.raises(GraphFreedError) as ours:
+        y.backward()
+    assert str(ours.value) == str(torch_error.value) == GRAPH_FREED_MESSAGE
+    assert ours.value.kind == "graph-freed"
+
+
+GRAPHS = {
+    "add": (lambda x: (x + 1).sum(), lambda t: (t + 1).sum()),
+    "sub": (lambda x: (x - 1).sum(), lambda t: (t - 1).sum()),
+    "neg": (lambda x: (-x).sum(), lambda t: (-t).sum()),
+    "sum": (lambda x: x.sum(), lambda t: t.sum()),
+    "sum_axis": (lambda x: x.sum(axis=0).sum(), lambda t: t.sum(0).sum()),
+    "mean": (lambda x: x.mean(), lambda t: t.mean()),
+    "mean_axis": (lambda x: x.mean(axis=1).mean(), lambda t: t.mean(1).mean()),
+    "reshape": (lambda x: x.reshape(shape=[6]).sum(), lambda t: t.reshape(6).sum()),
+    "transpose": (lambda x: x.T.sum(), lambda t: t.T.sum()),
+    "index": (lambda x: x[0].sum(), lambda t: t[0].sum()),
+    "concat": (lambda x: E.concat(x, x).sum(), lambda t: torch.cat([t, t]).sum()),
+    "stack": (lambda x: E.stack(x, x).sum(), lambda t: torch.stack([t, t]).sum()),
+    "broadcast_to": (lambda x: E.broadcast_to(x, shape=[4, 2, 3]).sum(), lambda t: t.expand(4, 2, 3).sum()),
+    "unsqueeze": (lambda x: E.unsqueeze(x, axis=0).sum(), lambda t: t.unsqueeze(0).sum()),
+    "astype": (lambda x: E.astype(x, dtype="float32").sum(), lambda t: t.to(torch.float32).sum()),
+    "mul_const": (lambda x: (x * 2).sum(), lambda t: (t * 2).sum()),
+    "div_const": (lambda x: (x / 2).sum(), lambda t: (t / 2).sum()),
+    "mul_self": (lambda x: (x * x).sum(), lambda t: (t * t).sum()),
+    "pow": (lambda x: (x ** 2).sum(), lambda t: (t ** 2).sum()),
+    "exp": (lambda x: E.exp(x).sum(), lambda t: t.exp().sum()),
+    "relu": (lambda x: E.relu(x).sum(), lambda t: t.relu().sum()),
+    "where": (lambda x: E.where(x.data > 0, x, 0.0).sum(), lambda t: torch.where(t > 0, t, 0.0).sum()),
+    "clip": (lambda x: E.clip(x, min=0.0).sum(), lambda t: t.clamp(min=0.0).sum()),
+    "softmax": (lambda x: (E.softmax(x) * 2.0).sum(), lambda t: (t.softmax(-1) * 2.0).sum()),
+    "take": (lambda x: E.take(x, ints(0, 1)).sum(), lambda t: torch.take(t, torch.tensor([0, 1])).sum()),
+    "matmul": (lambda x: (x @ x.T).sum(), lambda t: (t @ t.T).sum()),
+    "maximum": (lambda x: E.maximum(x, 0.0).sum(), lambda t: torch.maximum(t, torch.zeros(()).double()).sum()),
+}
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+def test_second_backward_without_retain_graph_works_exactly_when_torch_allows_it(name):
+    ours, theirs = GRAPHS[name]
+    data = normal(2, 3)
+    x, t = E.Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, u = ours(x), theirs(t)
+    y.backward()
+    u.backward()
+    try:
+        u.backward()
+        torch_allows = True
+    except RuntimeError:
+        torch_allows = False
+    if torch_allows:
+        y.backward()
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-6)
+    else:
+        before = x.grad.copy()
+        with pytest.raises(GraphFreedError):
+            y.backward()
+        np.testing.assert_array_equal(x.grad, before)
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = E.Tensor([1.0, 2.0], requires_grad=True)
+    y = E.exp(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+def test_error_messages_match_torch():
+    x, t = E.Tensor([1.0, 2.0, 3.0], requires_grad=True), torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError) as theirs:
+        (t * 2).backward()
+    with pytest.raises(BackwardError) as ours:
+        (x * 2).backward()
+    assert str(ours.value) == str(theirs.value) == "grad can be implicitly created only for scalar outputs"
+
+    with pytest.raises(RuntimeError) as theirs:
+        torch.ones(2).sum().backward()
+    with pytest.raises(BackwardError) as ours:
+        E.Tensor([1.0, 1.0]).sum().backward()
+    assert str(ours.value) == str(theirs.value) == \
+        "element 0 of tensors does not require grad and does not have a grad_fn"
+
+    # the same sentence, with numpy's way of writing shapes instead of torch.Size([...])
+    with pytest.raises(RuntimeError) as theirs:
+        (t * 2).backward(torch.ones(2, 3))
+    with pytest.raises(BackwardError) as ours:
+        (x * 2).backward(np.ones((2, 3)))
+    assert str(theirs.value) == "Mismatch in shape: grad_output[0] has a shape of torch.Size([2, 3]) and " \
+                                "output[0] has a shape of torch.Size([3])."
+    assert str(ours.value) == "Mismatch in shape: grad_output[0] has a shape of (2, 3) and " \
+                              "output[0] has a shape of (3,)."
+
+    w, s = E.Tensor([1.0], requires_grad=True), torch.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.autograd.grad((t * 2).sum(), [t, s])
+    with pytest.raises(BackwardError) as ours:
+        E.grad((x * 2).sum(), [x, w])
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_requires_grad_only_for_floating_point():
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.tensor([1, 2]).requires_grad_()
+    with pytest.raises(DTypeError, match="only Tensors of floating point dtype can require gradients"):
+        E.Tensor([1, 2], requires_grad=True)
+    with pytest.raises(DTypeError):
+        E.Tensor([True], requires_grad=True)
+    assert E.Tensor([1.0], dtype="float64", requires_grad=True).requires_grad
+
+
+def test_retain_grad_keeps_a_non_leaf_grad_and_others_stay_none():
+    x, t = E.Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    y, u = x * 3, t * 3
+    z, v = y * y, u * u
+    y.retain_grad()
+    u.retain_grad()
+    assert y.retains_grad and u.retains_grad and not z.retains_grad
+    z.sum().backward()
+    v.sum().backward()
+    np.testing.assert_allclose(y.grad, u.grad.numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch warns that a non-leaf's .grad is read
+        assert z.grad is None and v.grad is None
+    np.testing.assert_allclose(x.grad, t.grad.numpy())
+    x.retain_grad()  # a leaf keeps its grad anyway; asking is harmless, as in torch
+    t.retain_grad()
+    with pytest.raises(E.EngineError, match="requires_grad=False"):
+        E.Tensor([1.0]).retain_grad()
+
+
+def test_no_grad_records_nothing():
+    x = E.Tensor([1.0, 2.0], requires_grad=True)
+    with E.no_grad():
+        assert not E.is_grad_enabled()
+        y = x * 2 + 1
+    assert E.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None and y.is_leaf
+    with torch.no_grad():
+        u = torch.tensor([1.0], requires_grad=True) * 2
+    assert u.requires_grad == y.requires_grad
+
+
+def test_detach_shares_data_and_cuts_the_graph():
+    x = E.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.data, y.data)
+    z = (d * x).sum()
+    z.backward()
+    np.testing.assert_allclose(x.grad, [2.0, 4.0])  # d is a constant: no gradient through it
+
+
+def test_grad_with_grad_outputs_and_allow_unused():
+    data = normal(2, 3)
+    x, t = E.Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    w, s = E.Tensor([1.0], requires_grad=True), torch.tensor([1.0], requires_grad=True)
+    g = normal(2, 3)
+    (gx, gw) = E.grad(E.sin(x) * x, [x, w], grad_outputs=g, allow_unused=True)
+    (tx, tw) = torch.autograd.grad(torch.sin(t) * t, [t, s], grad_outputs=torch.from_numpy(g), allow_unused=True)
+    np.testing.assert_allclose(gx.data, tx.numpy(), rtol=1e-10)
+    assert gw is None and tw is None
+    assert x.grad is None  # grad never accumulates
+
+
+def test_grad_wrt_a_non_leaf():
+    x, t = E.Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    y, u = x * 3, t * 3
+    (gy,) = E.grad((y * y).sum(), y)
+    (ty,) = torch.autograd.grad((u * u).sum(), u)
+    np.testing.assert_allclose(gy.data, ty.numpy())
+
+
+def test_hessian_vector_product_with_create_graph():
+    data, v = normal(4), normal(4)
+    x, t = E.Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+
+    def f(lib, a):
+        return lib.sum(lib.exp(a) * a ** 3) + lib.logsumexp(a * a, 0)
+
+    (gx,) = E.grad(f(E, x), x, create_graph=True)
+    (tx,) = torch.autograd.grad(f(torch, t), t, create_graph=True)
+    np.testing.assert_allclose(gx.data, tx.detach().numpy(), rtol=1e-10)
+    assert gx.requires_grad and gx.grad_fn is not None
+    (hv,) = E.grad((gx * v).sum(), x)
+    (th,) = torch.autograd.grad((tx * torch.from_numpy(v)).sum(), t)
+    np.testing.assert_allclose(hv.data, th.numpy(), rtol=1e-10)
+
+    # backward on a create_graph gradient accumulates the second derivative into the leaf
+    (gx,) = E.grad(f(E, x), x, create_graph=True)
+    (gx * v).sum().backward()
+    np.testing.assert_allclose(x.grad, th.numpy(), rtol=1e-10)
+
+
+def test_diamond_and_reused_tensor():
+    data = normal(3)
+    x, t = E.Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+
+    def f(a):
+        b = a * 2
+        c, d = b + 1, b * b  # b feeds two branches that meet again
+        return (c * d + a * a).sum()
+
+    f(x).backward()
+    f(t).backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_dtype_rules():
+    assert E.Tensor([1.0, 2.0]).dtype == np.float32  # the default float, as torch.tensor
+    assert E.Tensor([1, 2]).dtype == np.int64
+    assert E.Tensor(np.array([1.0]), dtype="float64").dtype == np.float64
+    x = E.Tensor([1.0, 2.0], requires_grad=True)
+    x64 = E.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    t = torch.tensor([1.0, 2.0], requires_grad=True)
+    t64 = torch.tensor([1.0, 2.0], dtype=D, requires_grad=True)
+    i, ti = E.Tensor([1, 2]), torch.tensor([1, 2])
+    cases = [
+        (x * 2.5, t * 2.5), (x + np.float64(1.0), t + 1.0), (x64 * 2.5, t64 * 2.5), (x * i, t * ti),
+        (i * 2.5, ti * 2.5), (i / E.Tensor([2, 4]), ti / torch.tensor([2, 4])), (E.exp(i), torch.exp(ti)),
+        (i + i, ti + ti), (x * x64, t * t64), (x + E.Tensor(np.array(1.0)), t + torch.tensor(1.0, dtype=D)),
+        (E.mse_loss(x, [1, 2]), TF.mse_loss(t, ti.float())), (E.sigmoid(x), torch.sigmoid(t)),
+        (E.where(x.data > 1, x, 0.0), torch.where(t > 1, t, 0.0)),
+    ]
+    for k, (ours, theirs) in enumerate(cases):
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), k
+    (x * x64).sum().backward()
+    assert x.grad.dtype == np.float32 and x64.grad.dtype == np.float64  # grads have their leaf's dtype
+
+
+def test_long_chain_backward_has_no_recursion_limit():
+    x = E.Tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(50_000):
+        y = y + 1.0
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+
+
+def test_failed_backward_leaves_every_grad_unchanged():
+    x = E.Tensor([1.0, 2.0], requires_grad=True)
+    w = E.Tensor([3.0, 4.0], requires_grad=True)
+    h = x * w
+    h.retain_grad()
+    h.sum().backward()  # frees h's saved inputs
+    before = x.grad.copy(), w.grad.copy(), h.grad.copy()
+    out = (E.exp(w) + x * 2 + h * 5).sum()  # exp and x * 2 are fresh; h's node is deep and freed
+    with pytest.raises(GraphFreedError):
+        out.backward()
+    for old, new in zip(before, (x.grad, w.grad, h.grad)):
+        np.testing.assert_array_equal(old, new)
+    with pytest.raises(GraphFreedError):
+        E.grad(out, [x, w])
+    np.testing.assert_array_equal(x.grad, before[0])
+
+
+def test_unused_input_error_frees_nothing():
+    x = E.Tensor([1.0, 2.0], requires_grad=True)
+    w = E.Tensor([1.0], requires_grad=True)
+    y = E.exp(x).sum()
+    with pytest.raises(BackwardError, match="index 1 appears to not have been used"):
+        E.grad(y, [x, w])
+    y.backward()  # the failed call did not free the graph
+    np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]), rtol=1e-6)
