@@ -1,0 +1,174 @@
+"""Sessions: bindings and their graph kept between requests, for repeated backward calls and loops."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from engine.errors import UnknownNameError
+from engine.program import Namespace
+
+from ..deps import LimitsDep, SessionDep, StoreDep
+from ..errors import Problem, problems
+from ..examples import BACKWARD_EXAMPLES, GRAD_EXAMPLES, RUN_EXAMPLES, SESSION_EXAMPLES
+from ..graphviz import render_svg
+from ..schemas import BackwardRequest, Encoding, GradRequest, Graph, Program, Session, Variable, VariablesResponse
+from ..sessions import run_locked
+from ..wire import (
+    JSONBytes,
+    WireRoute,
+    decode_grad_outputs,
+    decode_optional,
+    decode_program,
+    encode_variable,
+    encode_variables,
+    render,
+    variables_response,
+)
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=WireRoute)
+
+EncodingQuery = Annotated[Encoding, Query(description="json: nested lists; base64: little-endian bytes")]
+
+
+@router.post("", operation_id="create_session", status_code=201, response_model=Session,
+             responses=problems(400, 409, 413, 415, 422, 503), summary="Create a session")
+async def create_session(store: StoreDep, limits: LimitsDep,
+                         program: Annotated[Program | None, Body(openapi_examples=SESSION_EXAMPLES)] = None,
+                         ) -> Response:
+    """Create a session, optionally running a first program in it (if that fails, no session is made)."""
+
+    def work() -> Response:
+        namespace = Namespace()
+        variables, encoding = {}, "json"
+        if program is not None:
+            variables = namespace.run(decode_program(program, limits.max_tensor_elements), limits)
+            encoding = program.encoding
+        session = store.create(namespace)
+        body = {**session.describe(), "variables": encode_variables(variables, encoding)}
+        return JSONBytes(render(body), status_code=201, headers={"Location": f"/v1/sessions/{session.id}"})
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/{session_id}", operation_id="get_session", response_model=Session,
+            responses=problems(404, 422, 503), summary="Describe a session")
+async def get_session(session: SessionDep, store: StoreDep,
+                      data: Annotated[bool, Query(description="include every variable's data and grad")] = False,
+                      encoding: EncodingQuery = "json") -> Response:
+    """The session's variables (metadata only, unless `data=true`) and when it expires."""
+
+    def work() -> Response:
+        variables = encode_variables(session.namespace.bindings, encoding, with_data=data)
+        return JSONBytes(render({**session.describe(), "variables": variables}))
+
+    return await run_locked(store, session, work)
+
+
+@router.delete("/{session_id}", operation_id="delete_session", status_code=204,
+               responses=problems(404, 422, 503), summary="Delete a session")
+async def delete_session(session_id: str, store: StoreDep) -> Response:
+    store.delete(session_id)
+    return Response(status_code=204)
+
+
+@router.post("/{session_id}/run", operation_id="run_program", response_model=VariablesResponse,
+             responses=problems(400, 404, 409, 413, 415, 422, 503), summary="Run a program in a session")
+async def run_program(session: SessionDep, store: StoreDep, limits: LimitsDep,
+                      program: Annotated[Program, Body(openapi_examples=RUN_EXAMPLES)]) -> Response:
+    """Run a program against the session's bindings and graph; names refer to their current bindings."""
+
+    def work() -> Response:
+        document = decode_program(program, limits.max_tensor_elements)
+        return variables_response(session.namespace.run(document, limits), program.encoding)
+
+    return await run_locked(store, session, work)
+
+
+@router.post("/{session_id}/backward", operation_id="backward", response_model=VariablesResponse,
+             responses=problems(400, 404, 409, 413, 415, 422, 503), summary="Backward from one output")
+async def backward(session: SessionDep, store: StoreDep, limits: LimitsDep,
+                   call: Annotated[BackwardRequest, Body(openapi_examples=BACKWARD_EXAMPLES)]) -> Response:
+    """Accumulate gradients into the leaves, as `output.backward(gradient)`; return the variables with a grad."""
+
+    def work() -> Response:
+        namespace = session.namespace
+        gradient = decode_optional(call.gradient, "/gradient", limits.max_tensor_elements)
+        variables = namespace.backward(call.output, gradient, retain_graph=call.retain_graph,
+                                       create_graph=call.create_graph, limits=limits)
+        if call.return_ is not None:
+            variables = {n: namespace.variable(n, pointer=f"/return/{k}") for k, n in enumerate(call.return_)}
+        return variables_response(variables, call.encoding)
+
+    return await run_locked(store, session, work)
+
+
+@router.post("/{session_id}/grad", operation_id="grad", response_model=VariablesResponse,
+             responses=problems(400, 404, 409, 413, 415, 422, 503), summary="Gradients without accumulating")
+async def grad(session: SessionDep, store: StoreDep, limits: LimitsDep,
+               call: Annotated[GradRequest, Body(openapi_examples=GRAD_EXAMPLES)]) -> Response:
+    """Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by input.
+
+    With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated again.
+    """
+
+    def work() -> Response:
+        grad_outputs = decode_grad_outputs(call.grad_outputs, call.outputs, limits.max_tensor_elements)
+        variables = session.namespace.grad(call.outputs, call.inputs, grad_outputs, retain_graph=call.retain_graph,
+                                           create_graph=call.create_graph, bind=call.bind,
+                                           allow_unused=call.allow_unused, limits=limits)
+        return variables_response(variables, call.encoding)
+
+    return await run_locked(store, session, work)
+
+
+@router.post("/{session_id}/zero_grad", operation_id="zero_grad", status_code=204,
+             responses=problems(404, 422, 503), summary="Set every grad to null")
+async def zero_grad(session: SessionDep, store: StoreDep) -> Response:
+    await run_locked(store, session, session.namespace.zero_grad)
+    return Response(status_code=204)
+
+
+@router.get("/{session_id}/variables/{name}", operation_id="get_variable", response_model=Variable,
+            responses=problems(404, 422, 503), summary="One variable with its data and grad")
+async def get_variable(session: SessionDep, store: StoreDep, name: str, encoding: EncodingQuery = "json",
+                       ) -> Response:
+    def work() -> Response:
+        try:
+            tensor = session.namespace.variable(name)
+        except UnknownNameError as e:
+            raise Problem(404, "variable-not-found", e.detail, name=name) from None
+        return JSONBytes(render(encode_variable(tensor, encoding)))
+
+    return await run_locked(store, session, work)
+
+
+GRAPH_RESPONSES = {200: {"content": {"text/vnd.graphviz": {"schema": {"type": "string"}},
+                                     "image/svg+xml": {"schema": {"type": "string"}}},
+                         "description": "The graph as JSON, as Graphviz DOT with format=dot, or as an SVG picture "
+                                        "with format=svg (drawn by Graphviz on the server)"},
+                   **problems(404, 406, 413, 422, 503)}
+
+
+@router.get("/{session_id}/graph", operation_id="get_graph", response_model=Graph, responses=GRAPH_RESPONSES,
+            summary="The autograd graph")
+async def get_graph(session: SessionDep, store: StoreDep,
+                    format: Annotated[Literal["json", "dot", "svg"],
+                                      Query(description="json, Graphviz dot, or an svg picture (406 "
+                                                        "svg-unavailable where the server has no Graphviz)")] = "json",
+                    ) -> Response:
+    """Leaves, named outputs and grad_fn nodes (with what they saved, and whether it was freed), and edges."""
+    if format == "svg":
+        # draw outside the session's lock: the picture needs only the DOT text
+        source = await run_locked(store, session, session.namespace.graph_dot)
+        return Response(await run_in_threadpool(render_svg, source), media_type="image/svg+xml")
+
+    def work() -> Response:
+        if format == "dot":
+            return Response(session.namespace.graph_dot(), media_type="text/vnd.graphviz")
+        return JSONBytes(render(session.namespace.graph()))
+
+    return await run_locked(store, session, work)

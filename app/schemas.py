@@ -1,0 +1,314 @@
+"""Request and response schemas of the API, as published in the OpenAPI document.
+
+Tensor-valued fields are typed loosely (validated and decoded by app.wire, never item by item by pydantic),
+and publish the exact tensor forms through named components (TENSOR_COMPONENTS).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from .examples import SEED_PROGRAM
+
+DType = Literal["float32", "float64", "int64", "bool"]
+Encoding = Literal["json", "base64"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_NUMBER = {"type": "number"}
+_BOOLEAN = {"type": "boolean"}
+_SHAPE = {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": 32,
+          "description": "dimensions, row-major"}
+_DTYPE = {"type": "string", "enum": ["float32", "float64", "int64", "bool"],
+          "description": "float32 unless given (bool when every item is a JSON boolean)"}
+
+
+def _object_forms(extra: dict[str, Any], what: str) -> dict[str, dict]:
+    data = {
+        "type": "object",
+        "description": f"{what} given as data (a number or nested list) with an optional dtype; `shape` "
+                       "may reshape flat data",
+        "properties": {"data": {"anyOf": [_NUMBER, _BOOLEAN, _ref("NonFinite"), _ref("TensorList")]},
+                       "dtype": _DTYPE, "shape": _SHAPE, **extra},
+        "required": ["data"],
+        "additionalProperties": False,
+    }
+    b64 = {
+        "type": "object",
+        "description": f"{what} given as base64 of its little-endian, C-order bytes; the length must match "
+                       "shape × the dtype's item size",
+        "properties": {"b64": {"type": "string", "contentEncoding": "base64"}, "dtype": _DTYPE,
+                       "shape": _SHAPE, **extra},
+        "required": ["b64", "shape"],
+        "additionalProperties": False,
+    }
+    return {"data": data, "b64": b64}
+
+
+_tensor_objects = _object_forms({}, "A tensor")
+_input_objects = _object_forms(
+    {"requires_grad": {"type": "boolean", "default": False,
+                       "description": "record operations on this leaf for backward (floating dtypes only)"}},
+    "An input")
+
+TENSOR_COMPONENTS: dict[str, dict[str, Any]] = {
+    "NonFinite": {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"],
+                  "description": "a non-finite float, written as in the proto3 JSON mapping"},
+    "TensorList": {
+        "type": "array",
+        "description": "a nested list, row-major; every row of a level has the same length",
+        "items": {"anyOf": [_NUMBER, _BOOLEAN, _ref("NonFinite"), _ref("TensorList")]},
+    },
+    "TensorData": _tensor_objects["data"],
+    "TensorBase64": _tensor_objects["b64"],
+    "Tensor": {
+        "description": "A tensor: a number, a nested list, {data, dtype} or {b64, dtype, shape}",
+        "oneOf": [_NUMBER, _BOOLEAN, _ref("TensorList"), _ref("TensorData"), _ref("TensorBase64")],
+    },
+    "InputData": _input_objects["data"],
+    "InputBase64": _input_objects["b64"],
+    "Input": {
+        "description": "A program input: a tensor (a constant leaf), or an object that may set requires_grad",
+        "oneOf": [_NUMBER, _BOOLEAN, _ref("TensorList"), _ref("InputData"), _ref("InputBase64")],
+    },
+    "Arg": {
+        "description": "An op argument: a string names a variable (its current binding); a number, list or "
+                       "tensor object is a constant",
+        "oneOf": [{"type": "string"}, _NUMBER, _BOOLEAN, _ref("TensorList"), _ref("TensorData"),
+                  _ref("TensorBase64")],
+    },
+    "TensorValue": {
+        "description": "A tensor's values in a response: a number (shape []) or nested list for the json "
+                       "encoding, {b64} for the base64 encoding",
+        "anyOf": [_NUMBER, _BOOLEAN, _ref("NonFinite"), _ref("TensorList"),
+                  {"type": "object", "properties": {"b64": {"type": "string", "contentEncoding": "base64"}},
+                   "required": ["b64"], "additionalProperties": False}],
+    },
+}
+
+Tensor = Annotated[Any, WithJsonSchema(_ref("Tensor"))]
+Input = Annotated[Any, WithJsonSchema(_ref("Input"))]
+Arg = Annotated[Any, WithJsonSchema(_ref("Arg"))]
+# allOf: pydantic cannot resolve a bare $ref to a component it did not make when it is a field's whole schema
+TensorValue = Annotated[Any, WithJsonSchema({"allOf": [_ref("TensorValue")]})]
+GradOutputs = Annotated[Any, WithJsonSchema({
+    "description": "one tensor per output (null for the default of ones on a single-element output): a list "
+                   "when `outputs` is a list, a single tensor when it is a string",
+    "anyOf": [{"type": "array", "items": {"anyOf": [_ref("Tensor"), {"type": "null"}]}}, _ref("Tensor"),
+              {"type": "null"}],
+})]
+
+Name = Annotated[str, Field(min_length=1, max_length=256, description="a variable name (an identifier)")]
+Names = Annotated[list[Name], Field(max_length=100_000)]
+NameOrNames = Name | Names
+
+_ENCODING = Field("json", description="how `data` and `grad` are returned: nested lists, or base64 of the "
+                                      "little-endian bytes")
+_RETURN = Field(None, alias="return", description="names to return (default: every name bound by this request, "
+                                                  "plus every leaf that has a grad)")
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------- programs
+
+class OpCall(RequestModel):
+    """One step of a program: bind `name` to `op(*args, **kwargs)` or to the value of `expr`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "y", "op": "add", "args": ["x", 2]},
+        {"name": "s", "op": "sum", "args": ["x"], "kwargs": {"axis": 0, "keepdims": True}},
+        {"name": "out", "expr": "mean(z)"},
+    ]})
+
+    name: Name
+    op: str | None = Field(None, description="a catalog op (GET /v1/ops); give either `op` or `expr`")
+    args: list[Arg] = Field(default_factory=list, max_length=100_000)
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="the op's keyword attributes")
+    expr: str | None = Field(None, max_length=10_000,
+                             description="a formula: numbers, names, + - * / ** @, unary minus, parentheses, "
+                                         "calls of catalog ops and subscripts such as x[0, 1:3]")
+    retain_grad: bool = Field(False, description="keep this non-leaf's grad after backward")
+
+
+class BackwardCall(RequestModel):
+    """A backward call: accumulate d output / d leaf into every leaf's grad."""
+
+    output: Name
+    gradient: Tensor | None = Field(None, description="the upstream gradient, of the output's shape; may be "
+                                                      "left out only for a single-element output")
+    retain_graph: bool | None = Field(None, description="keep the graph's saved buffers for another backward "
+                                                        "(default: create_graph)")
+    create_graph: bool = Field(False, description="record the backward pass, making the grads differentiable")
+
+
+class Program(RequestModel):
+    """Inputs, ops and backward calls, run in that order, all or nothing."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SEED_PROGRAM]})
+
+    inputs: dict[Name, Input] = Field(default_factory=dict,
+                                      description="leaves to bind (rebinding an existing name makes a new leaf)")
+    ops: list[OpCall] = Field(default_factory=list, max_length=1_000_000)
+    backward: list[BackwardCall] = Field(default_factory=list, max_length=100_000)
+    return_: Names | None = _RETURN
+    encoding: Encoding = _ENCODING
+
+
+class BackwardRequest(BackwardCall):
+    return_: Names | None = Field(None, alias="return",
+                                  description="names to return (default: every variable that has a grad)")
+    encoding: Encoding = _ENCODING
+
+
+class GradRequest(RequestModel):
+    """torch.autograd.grad by names: gradients of outputs with respect to inputs, without accumulating."""
+
+    outputs: NameOrNames
+    inputs: NameOrNames
+    grad_outputs: GradOutputs = None
+    retain_graph: bool | None = Field(None, description="default: create_graph")
+    create_graph: bool = Field(False, description="record the backward pass, making the grads differentiable")
+    allow_unused: bool = Field(False, description="leave out inputs the outputs do not depend on instead of "
+                                                  "failing")
+    bind: NameOrNames | None = Field(None, description="bind the grads in the session under these names, one "
+                                                       "per input")
+    encoding: Encoding = _ENCODING
+
+
+# ---------------------------------------------------------------------------- variables and sessions
+
+class VariableInfo(BaseModel):
+    """A variable's metadata, without its values."""
+
+    shape: list[int]
+    dtype: DType
+    requires_grad: bool
+    is_leaf: bool
+    grad_fn: str | None = Field(description="the node that made it, as PyTorch names it (MulBackward0); null "
+                                            "for leaves")
+    has_grad: bool
+
+
+class Variable(BaseModel):
+    """A variable: its values, its grad (null until a backward reaches it) and its place in the graph."""
+
+    # the seed's y = x + 2 with retain_grad (an example without nulls: the OpenAPI export drops them)
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"shape": [2, 2], "dtype": "float32", "requires_grad": True, "is_leaf": False, "grad_fn": "AddBackward0",
+         "data": [[3.0, 3.0], [3.0, 3.0]], "grad": [[4.5, 4.5], [4.5, 4.5]]}]})
+
+    shape: list[int]
+    dtype: DType
+    requires_grad: bool
+    is_leaf: bool
+    grad_fn: str | None
+    data: TensorValue
+    grad: TensorValue | None
+
+
+class VariablesResponse(BaseModel):
+    variables: dict[str, Variable]
+
+
+class Session(BaseModel):
+    """A session: bindings and their graph, kept between requests until deleted or idle for the TTL."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime = Field(description="when the session expires if it stays idle (ISO 8601, UTC)")
+    variables: dict[str, Variable | VariableInfo]
+
+
+# ---------------------------------------------------------------------------- ops, graph, health, problems
+
+class KwargInfo(BaseModel):
+    name: str
+    type: str
+    required: bool
+    default: Any = None
+
+
+class OpInfo(BaseModel):
+    """A catalog entry: how to call an op."""
+
+    name: str
+    arity: int | Literal["variadic"]
+    args: list[str]
+    kwargs: list[KwargInfo]
+    differentiable: bool
+    grad_fn: str | None
+    method: bool
+    doc: str
+
+
+class OpsResponse(BaseModel):
+    ops: list[OpInfo]
+
+
+class SavedBuffer(BaseModel):
+    shape: list[int]
+    dtype: str
+
+
+class GraphNode(BaseModel):
+    """A tensor (kind leaf or output) or a grad_fn node."""
+
+    id: str
+    kind: Literal["leaf", "output", "grad_fn"]
+    label: str
+    names: list[str] | None = None
+    shape: list[int] | None = None
+    dtype: str | None = None
+    requires_grad: bool | None = None
+    has_grad: bool | None = None
+    op: str | None = None
+    saved: list[SavedBuffer] | None = None
+    freed: bool | None = None
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+
+
+class Graph(BaseModel):
+    """The autograd graph, edges in the forward direction (input to the node that used it)."""
+
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ProblemItem(BaseModel):
+    detail: str
+    pointer: str | None = Field(None, description="JSON pointer into the request body")
+    parameter: str | None = Field(None, description="query or path parameter")
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"type": "/problems/shape-mismatch", "title": "Shapes do not match", "status": 422,
+         "detail": "shapes (2, 2) and (3,) do not broadcast in op 1 'add'", "op_index": 1, "name": "y",
+         "errors": [{"detail": "shapes (2, 2) and (3,) do not broadcast in op 1 'add'", "pointer": "/ops/1"}]}]})
+
+    type: str = Field(description="a stable URI per kind of error, /problems/<kind>")
+    title: str
+    status: int
+    detail: str
+    op_index: int | None = Field(None, description="the op that failed")
+    name: str | None = Field(None, description="the variable or input concerned")
+    errors: list[ProblemItem] | None = None

@@ -1,0 +1,425 @@
+"""Tensors on the wire (SPEC §3): JSON and base64 forms to ndarrays and back, and fast JSON bodies.
+
+Big tensors never go item by item through Python on the common path: numpy reads whole lists, orjson writes
+whole arrays, and only lists holding "NaN"/"Infinity" strings (or errors) take the slow, exact walk.
+"""
+
+from __future__ import annotations
+
+import binascii
+import math
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+import pybase64
+from fastapi import Request
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from engine.errors import DTypeError, LimitError, OpError, TensorError
+from engine.tensor import Tensor
+
+from .errors import Problem, pointer_of
+from .schemas import BackwardCall, Program
+
+DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64), "int64": np.dtype(np.int64),
+          "bool": np.dtype(np.bool_)}
+NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+MAX_NDIM = 32
+TENSOR_KEYS = frozenset({"data", "b64", "dtype", "shape"})
+INPUT_KEYS = TENSOR_KEYS | {"requires_grad"}
+_ITEMS = 'items must be numbers, booleans or "NaN", "Infinity", "-Infinity"'
+
+
+class JSONBytes(Response):
+    """A JSON response whose body is already rendered (by `render`)."""
+
+    media_type = "application/json"
+
+
+def render(payload: Any) -> bytes:
+    return orjson.dumps(payload)
+
+
+def loads(body: bytes) -> Any:
+    return orjson.loads(body)
+
+
+# ---------------------------------------------------------------------------- decoding
+
+def decode_tensor(value: Any, pointer: str, name: str | None, limit: int, keys: frozenset = TENSOR_KEYS,
+                  ) -> tuple[np.ndarray, dict]:
+    """One wire tensor as an ndarray, plus the other keys of its object form (such as requires_grad)."""
+    if isinstance(value, Mapping):
+        return _from_object(value, pointer, name, limit, keys)
+    return _from_data(value, None, pointer, name, limit), {}
+
+
+def _from_object(obj: Mapping, pointer: str, name: str | None, limit: int, keys: frozenset,
+                 ) -> tuple[np.ndarray, dict]:
+    unknown = [k for k in obj if k not in keys]
+    if unknown:
+        raise TensorError(f"{_what(name)} has an unknown key '{unknown[0]}' (allowed: {', '.join(sorted(keys))})",
+                          name=name, pointer=f"{pointer}/{unknown[0]}")
+    dtype = obj.get("dtype")
+    if dtype is not None and (not isinstance(dtype, str) or dtype not in DTYPES):
+        raise DTypeError(f"{_what(name)} has an unknown dtype {dtype!r} (known: {', '.join(DTYPES)})",
+                         name=name, pointer=f"{pointer}/dtype")
+    shape = None
+    if obj.get("shape") is not None:
+        shape = _shape(obj["shape"], f"{pointer}/shape", name, limit)
+    if "b64" in obj and "data" in obj:
+        raise TensorError(f"{_what(name)} has both 'data' and 'b64'; give one", name=name, pointer=pointer)
+    if "b64" in obj:
+        if shape is None:
+            raise TensorError(f"{_what(name)} in base64 needs a 'shape'", name=name, pointer=pointer)
+        arr = _from_b64(obj["b64"], DTYPES[dtype or "float32"], shape, f"{pointer}/b64", name)
+    elif "data" in obj:
+        arr = _from_data(obj["data"], dtype, f"{pointer}/data", name, limit)
+        if shape is not None and tuple(shape) != arr.shape:
+            if arr.size != math.prod(shape):
+                raise TensorError(f"{_what(name)} has {arr.size} items, which do not fill shape {shape}",
+                                  name=name, pointer=f"{pointer}/shape")
+            arr = arr.reshape(shape)
+    else:
+        raise TensorError(f"{_what(name)} needs 'data' or 'b64'", name=name, pointer=pointer)
+    return arr, {k: v for k, v in obj.items() if k not in TENSOR_KEYS}
+
+
+def _what(name: str | None) -> str:
+    return f"input '{name}'" if name else "the tensor"
+
+
+def _shape(value: Any, pointer: str, name: str | None, limit: int) -> list[int]:
+    if (not isinstance(value, list) or len(value) > MAX_NDIM
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)):
+        raise TensorError(f"{_what(name)} has a shape that is not a list of at most {MAX_NDIM} sizes >= 0",
+                          name=name, pointer=pointer)
+    _check_count(math.prod(value), value, pointer, name, limit)
+    return value
+
+
+def _check_count(n: int, shape: Iterable[int], pointer: str, name: str | None, limit: int) -> None:
+    if n > limit:
+        raise LimitError(f"{_what(name)} has shape {list(shape)} ({n} elements), over the limit of {limit} "
+                         f"elements per tensor", name=name, pointer=pointer)
+
+
+def _from_b64(text: Any, dtype: np.dtype, shape: list[int], pointer: str, name: str | None) -> np.ndarray:
+    if not isinstance(text, str):
+        raise TensorError(f"{_what(name)}: 'b64' must be a base64 string", name=name, pointer=pointer)
+    if len(text) % 4:
+        text += "=" * (-len(text) % 4)
+    pad = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
+    got = len(text) // 4 * 3 - pad
+    need = math.prod(shape) * dtype.itemsize
+    if got != need:
+        raise TensorError(f"{_what(name)}: base64 holds {got} bytes, but shape {shape} of {dtype.name} needs "
+                          f"{need}", name=name, pointer=pointer)
+    try:
+        raw = pybase64.b64decode(text, validate=True)  # SIMD: the standard module is 50× slower
+    except (binascii.Error, ValueError):
+        raise TensorError(f"{_what(name)}: 'b64' is not valid base64", name=name, pointer=pointer) from None
+    if dtype.kind == "b":  # any non-zero byte is true, as numpy reads bool buffers
+        return np.frombuffer(raw, np.uint8).reshape(shape) != 0
+    # a bytearray keeps the array writable, as arrays made any other way are
+    return np.frombuffer(bytearray(raw), dtype.newbyteorder("<")).reshape(shape).astype(dtype, copy=False)
+
+
+def _from_data(data: Any, dtype: str | None, pointer: str, name: str | None, limit: int) -> np.ndarray:
+    if isinstance(data, list):
+        shape = _probe_shape(data, pointer, name)
+        _check_count(math.prod(shape), shape, pointer, name, limit)
+        try:
+            arr = np.array(data)
+        except (ValueError, TypeError, OverflowError):
+            arr = None
+        if arr is None or arr.dtype.kind not in "biuf" or arr.shape != tuple(shape):
+            arr = _walk(data, shape, pointer, name)
+    elif isinstance(data, (bool, int, float)):
+        arr = np.array(data)
+    elif isinstance(data, str) and data in NONFINITE:
+        arr = np.array(NONFINITE[data])
+    else:
+        raise TensorError(f"{_what(name)} is {_json_type(data)}; a tensor is a number, a nested list, "
+                          "{data, dtype} or {b64, dtype, shape}", name=name, pointer=pointer)
+    return _cast(arr, dtype, pointer, name)
+
+
+def _probe_shape(data: list, pointer: str, name: str | None) -> list[int]:
+    """The shape implied by the first item at every level; numpy then refuses any ragged row."""
+    shape: list[int] = []
+    v: Any = data
+    while isinstance(v, list):
+        if len(shape) == MAX_NDIM:
+            raise TensorError(f"{_what(name)} nests lists deeper than {MAX_NDIM} levels", name=name,
+                              pointer=pointer)
+        shape.append(len(v))
+        if not v:
+            break
+        v = v[0]
+    return shape
+
+
+def _walk(data: list, shape: list[int], pointer: str, name: str | None) -> np.ndarray:
+    """The exact, slow read: non-finite strings become floats, and the first bad item is named."""
+    flat: list[Any] = []
+    path: list[int] = []
+
+    def visit(v: Any, depth: int) -> None:
+        if depth == len(shape):
+            if isinstance(v, (bool, int, float)):
+                flat.append(v)
+            elif isinstance(v, str) and v in NONFINITE:
+                flat.append(NONFINITE[v])
+            elif isinstance(v, list):
+                raise TensorError(f"{_what(name)} is a ragged nested list: a list at {_at(path)} where "
+                                  f"a number belongs", name=name, pointer=pointer + pointer_of(path))
+            else:
+                raise TensorError(f"{_what(name)} has {_json_type(v)} at {_at(path)}; {_ITEMS}", name=name,
+                                  pointer=pointer + pointer_of(path))
+            return
+        if not isinstance(v, list) or len(v) != shape[depth]:
+            got = f"{len(v)} items" if isinstance(v, list) else _json_type(v)
+            raise TensorError(f"{_what(name)} is a ragged nested list: {got} at {_at(path)} where the first "
+                              f"row has {shape[depth]}", name=name, pointer=pointer + pointer_of(path))
+        for i, x in enumerate(v):
+            path.append(i)
+            visit(x, depth + 1)
+            path.pop()
+
+    visit(data, 0)
+    try:
+        arr = np.array(flat)
+    except (ValueError, OverflowError):
+        arr = np.array(flat, dtype=object)
+    if arr.dtype.kind not in "biuf":
+        raise TensorError(f"{_what(name)} has integers out of range", name=name, pointer=pointer)
+    return arr.reshape(shape)
+
+
+def _at(path: list[int]) -> str:
+    return "[" + "][".join(map(str, path)) + "]" if path else "the top level"
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, str):
+        return f"the string {v[:40]!r}"
+    if isinstance(v, Mapping):
+        return "an object"
+    if isinstance(v, list):
+        return "a list"
+    return type(v).__name__
+
+
+def _cast(arr: np.ndarray, dtype: str | None, pointer: str, name: str | None) -> np.ndarray:
+    """Apply the wire's dtype rules: float32 unless given, bool when every item is a boolean."""
+    if dtype is None:
+        target = DTYPES["bool"] if arr.dtype.kind == "b" else DTYPES["float32"]
+    else:
+        target = DTYPES[dtype]
+    if arr.dtype == target:
+        return arr
+    with np.errstate(all="ignore"):
+        if target.kind == "i" and arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+            raise DTypeError(f"{_what(name)} is int64 but holds non-integers", name=name, pointer=pointer)
+        if target.kind == "i" and arr.dtype.kind in "uf" and arr.size and (
+                np.max(arr) >= 2.0**63 or np.min(arr) < -(2.0**63)):
+            raise DTypeError(f"{_what(name)} is int64 but holds integers out of range", name=name,
+                             pointer=pointer)
+        if target.kind == "b" and arr.dtype.kind != "b" and not np.all((arr == 0) | (arr == 1)):
+            raise DTypeError(f"{_what(name)} is bool but holds values other than 0, 1, true and false",
+                             name=name, pointer=pointer)
+        return arr.astype(target)
+
+
+def decode_const(value: Any, pointer: str, limit: int) -> Any:
+    """An op argument: strings name variables and numbers stay numbers; lists and objects are tensors."""
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, Mapping)):
+        return decode_tensor(value, pointer, None, limit)[0]
+    raise TensorError(f"an argument is {_json_type(value)}; it must be a name, a number or a tensor",
+                      pointer=pointer)
+
+
+def decode_optional(value: Any, pointer: str, limit: int) -> np.ndarray | None:
+    return None if value is None else decode_tensor(value, pointer, None, limit)[0]
+
+
+def decode_input(name: str, value: Any, limit: int) -> dict[str, Any]:
+    pointer = f"/inputs/{pointer_of([name])[1:]}"
+    arr, extra = decode_tensor(value, pointer, name, limit, INPUT_KEYS)
+    requires_grad = extra.get("requires_grad", False)
+    if not isinstance(requires_grad, bool):
+        raise TensorError(f"input '{name}': requires_grad must be true or false", name=name,
+                          pointer=f"{pointer}/requires_grad")
+    return {"data": arr, "requires_grad": requires_grad}
+
+
+def decode_backward(call: BackwardCall, pointer: str, limit: int) -> dict[str, Any]:
+    return {"output": call.output, "gradient": decode_optional(call.gradient, f"{pointer}/gradient", limit),
+            "retain_graph": call.retain_graph, "create_graph": call.create_graph}
+
+
+def decode_program(program: Program, limit: int) -> dict[str, Any]:
+    """The engine's program document, every wire tensor decoded to an ndarray."""
+    ops = []
+    for i, op in enumerate(program.ops):
+        spec: dict[str, Any] = {"name": op.name, "retain_grad": op.retain_grad}
+        if op.op is not None:
+            spec["op"] = op.op
+        if op.expr is not None:
+            spec["expr"] = op.expr
+        if op.expr is not None and (op.args or op.kwargs):
+            raise OpError(f"op {i} has an 'expr'; its arguments go inside the formula, not in 'args' or "
+                          "'kwargs'", op_index=i, name=op.name, pointer=f"/ops/{i}")
+        if op.op is not None or op.args or op.kwargs:
+            spec["args"] = [decode_const(a, f"/ops/{i}/args/{j}", limit) for j, a in enumerate(op.args)]
+            spec["kwargs"] = op.kwargs
+        ops.append(spec)
+    return {
+        "inputs": {name: decode_input(name, v, limit) for name, v in program.inputs.items()},
+        "ops": ops,
+        "backward": [decode_backward(c, f"/backward/{j}", limit) for j, c in enumerate(program.backward)],
+        "return": program.return_,
+    }
+
+
+def decode_grad_outputs(value: Any, outputs: str | list[str], limit: int) -> list[np.ndarray | None] | None:
+    """One gradient per output: a list when `outputs` is a list, else a single tensor."""
+    if value is None:
+        return None
+    if isinstance(outputs, str):
+        return [decode_tensor(value, "/grad_outputs", None, limit)[0]]
+    if not isinstance(value, list):
+        raise TensorError("'grad_outputs' must be a list with one tensor (or null) per output",
+                          pointer="/grad_outputs")
+    return [decode_optional(v, f"/grad_outputs/{k}", limit) for k, v in enumerate(value)]
+
+
+# ---------------------------------------------------------------------------- encoding
+
+def encode_array(a: np.ndarray, encoding: str) -> Any:
+    if encoding == "base64":
+        a = np.ascontiguousarray(a, a.dtype.newbyteorder("<"))
+        return {"b64": pybase64.b64encode_as_string(a.data)}
+    return orjson.Fragment(json_bytes(a))
+
+
+def json_bytes(a: np.ndarray) -> bytes:
+    """Strict JSON for an array: nested lists, a bare number for shape [], non-finite values as strings."""
+    scalar = a.ndim == 0
+    a = np.ascontiguousarray(a.reshape(1) if scalar else a)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"cannot write {a.dtype} tensors")
+    out = orjson.dumps(a, option=orjson.OPT_SERIALIZE_NUMPY)
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a)
+        if bad.any():
+            # orjson writes each non-finite value as null, in C order: put the right strings in their place
+            tokens = [b'"NaN"' if math.isnan(v) else b'"Infinity"' if v > 0 else b'"-Infinity"'
+                      for v in a[bad].tolist()]
+            parts = out.split(b"null")
+            out = parts[0] + b"".join(t + p for t, p in zip(tokens, parts[1:], strict=True))
+    return out[1:-1] if scalar else out
+
+
+def _values(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def encode_variable(t: Tensor, encoding: str = "json", with_data: bool = True) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "shape": list(t.shape), "dtype": t.dtype.name, "requires_grad": t.requires_grad, "is_leaf": t.is_leaf,
+        "grad_fn": None if t.grad_fn is None else t.grad_fn.name,
+    }
+    if not with_data:
+        info["has_grad"] = t.grad is not None
+        return info
+    info["data"] = encode_array(t.data, encoding)
+    info["grad"] = None if t.grad is None else encode_array(_values(t.grad), encoding)
+    return info
+
+
+def encode_variables(variables: Mapping[str, Tensor], encoding: str = "json", with_data: bool = True,
+                     ) -> dict[str, Any]:
+    return {name: encode_variable(t, encoding, with_data) for name, t in variables.items()}
+
+
+def variables_response(variables: Mapping[str, Tensor], encoding: str = "json") -> JSONBytes:
+    return JSONBytes(render({"variables": encode_variables(variables, encoding)}))
+
+
+# ---------------------------------------------------------------------------- request bodies
+
+PARSE_INLINE_BYTES = 256 * 1024
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class WireRequest(Request):
+    """A request whose body is read within MAX_BODY_BYTES and parsed with orjson.
+
+    The size is checked from Content-Length before reading and counted while streaming, so an oversized body
+    is refused before it is held in memory, whatever its headers say.
+    """
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            limit = self.app.state.settings.MAX_BODY_BYTES
+            declared = self.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise _too_large(int(declared), limit)
+            chunks, size = [], 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(size, limit)
+                chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                # a big body takes long enough to parse that it would stall every other request on the loop
+                self._json = loads(body) if len(body) < PARSE_INLINE_BYTES else await run_in_threadpool(loads, body)
+            except orjson.JSONDecodeError as e:
+                raise Problem(400, "invalid-json", f"the body is not valid JSON: {e}") from None
+        return self._json
+
+
+def _too_large(size: int, limit: int) -> Problem:
+    return Problem(413, "limit-exceeded", f"the body has {size} bytes or more, over the limit of {limit} bytes "
+                                          f"(GRADSERVE_MAX_BODY_BYTES)")
+
+
+class WireRoute(APIRoute):
+    """An API route that reads JSON bodies through WireRequest and refuses other media types (415)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if self.body_field is None:
+            return handle
+
+        async def handle_json(request: Request) -> Response:
+            request = WireRequest(request.scope, request.receive)
+            if await request.body():
+                content_type = request.headers.get("content-type", "")
+                if not _is_json(content_type):
+                    raise Problem(415, "unsupported-media-type",
+                                  f"send the body as application/json (got {content_type or 'no Content-Type'})")
+                await request.json()
+            return await handle(request)
+
+        return handle_json
