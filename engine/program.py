@@ -110,7 +110,10 @@ class Namespace:
                 self.bindings[_check_name(name, f"/inputs/{name}")] = self._make_input(name, spec, limits)
                 bound.append(name)
             for i, spec in enumerate(ops):
-                name = _check_name(spec.get("name"), f"/ops/{i}/name")
+                try:
+                    name = _check_name(spec.get("name"), f"/ops/{i}/name")
+                except EngineError as e:
+                    raise e.at(op_index=i) from None
                 self.bindings[name] = self._run_op(i, spec, parsed.get(i))
                 bound.append(name)
             for j, call in enumerate(calls):
@@ -125,9 +128,11 @@ class Namespace:
             if data is None:
                 raise OpError(f"input '{name}' has no data")
             t = Tensor(data, dtype=spec.get("dtype"))
+            if spec.get("dtype") is None and t.data.dtype.kind in "iu" and not isinstance(data, (np.ndarray, Tensor)):
+                t = Tensor(t.data, dtype=np.float32)  # numbers and lists read as on the wire: float32 unless given
             if limits.max_tensor_elements is not None and t.data.size > limits.max_tensor_elements:
-                raise LimitError(f"input '{name}' has {t.data.size} elements, over the limit of "
-                                 f"{limits.max_tensor_elements} per tensor")
+                raise LimitError(f"{t.data.size} elements in input '{name}', over the limit of "
+                                 f"{limits.max_tensor_elements} elements per tensor")
             if spec.get("requires_grad"):
                 t.requires_grad_(True)
             return t
@@ -142,7 +147,8 @@ class Namespace:
                 raise OpError(f"op {i} must be an object with 'name' and 'op' or 'expr'", op_index=i,
                               pointer=f"/ops/{i}")
             if "expr" in spec and spec.get("op") is not None:
-                raise OpError(f"op {i} has both 'op' and 'expr'; give one", op_index=i, pointer=f"/ops/{i}")
+                raise OpError(f"op {i} has both 'op' and 'expr'; give one", op_index=i, name=spec.get("name"),
+                              pointer=f"/ops/{i}")
             if spec.get("expr") is not None:
                 try:
                     parsed[i] = _parse(spec["expr"])
@@ -150,7 +156,8 @@ class Namespace:
                     raise _located(e, f"in op {i} (expr)", op_index=i, name=spec.get("name"),
                                    pointer=f"/ops/{i}/expr") from None
             elif spec.get("op") is None:
-                raise OpError(f"op {i} needs 'op' (with 'args') or 'expr'", op_index=i, pointer=f"/ops/{i}")
+                raise OpError(f"op {i} needs 'op' (with 'args') or 'expr'", op_index=i, name=spec.get("name"),
+                              pointer=f"/ops/{i}")
         return parsed
 
     @staticmethod
@@ -180,10 +187,15 @@ class Namespace:
                           for k, a in enumerate(args)]
                 result = _call(spec["op"], values, dict(kwargs))
             if spec.get("retain_grad"):
-                result.retain_grad()
+                if not result.requires_grad:
+                    result.retain_grad()  # raises PyTorch's error
+                elif result.grad_fn is not None and result.grad_fn.retained is not result:
+                    # journaled: an expr that is a bare name returns an existing tensor of the graph
+                    set_attr(result.grad_fn, "retained", result)
             return result
         except EngineError as e:
-            raise _located(e, where, op_index=i, name=spec["name"], pointer=f"/ops/{i}") from None
+            pointer = f"/ops/{i}/expr" if parsed is not None else f"/ops/{i}"  # the formula is what to fix
+            raise _located(e, where, op_index=i, name=spec["name"], pointer=pointer) from None
 
     def _select(self, names, bound: list[str]) -> dict[str, Tensor]:
         if names is None:
