@@ -238,9 +238,13 @@ class OpDef:
         vjp = self.vjp
         if type(vjp) is tuple:  # one rule per input: compute only the gradients that go somewhere
             kw = node.kwargs
-            if len(vjp) == 1:
+            if len(vjp) == 1:  # unrolled for one and two inputs: this runs once per node of every backward
                 f = vjp[0]
                 return (None if node.next[0] is None or f is None else f(F, g, ans, *inputs, **kw),)
+            if len(vjp) == 2:
+                (fa, fb), (na, nb) = vjp, node.next
+                return (None if na is None or fa is None else fa(F, g, ans, *inputs, **kw),
+                        None if nb is None or fb is None else fb(F, g, ans, *inputs, **kw))
             return [None if n is None or f is None else f(F, g, ans, *inputs, **kw) for f, n in zip(vjp, node.next)]
         return vjp(F, g, ans, *inputs, **node.kwargs)
 
@@ -404,9 +408,27 @@ def vjp_namespace(create_graph: bool) -> _Namespace:
     if not _VJP_NAMESPACES:
         from . import functions
 
-        _VJP_NAMESPACES[False] = _Namespace({name: o.forward for name, o in OPS.items()})
+        plain = {name: o.forward for name, o in OPS.items()}
+        _VJP_NAMESPACES[False] = _Namespace({**plain, "where": _masking_where(plain["where"])})
         _VJP_NAMESPACES[True] = _Namespace({name: getattr(functions, name) for name in OPS})
     return _VJP_NAMESPACES[create_graph]
+
+
+_BITS = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
+
+
+def _masking_where(where):
+    """where(mask, g, 0), the masking in relu's, clip's and maximum's vjps, as a multiply of g's bits by the
+    mask: bit for bit np.where's result (NaN and -0.0 included), without its branchy loop (~15x slower)."""
+
+    def masked(cond, a, b):
+        if (type(b) is float or type(b) is int) and b == 0 and math.copysign(1.0, b) > 0 \
+                and type(a) is np.ndarray and a.ndim and a.dtype in _BITS \
+                and type(cond) is np.ndarray and cond.dtype == np.bool_ and cond.shape == a.shape:
+            return np.multiply(a.view(_BITS[a.dtype]), cond).view(a.dtype)
+        return where(cond, a, b)
+
+    return masked
 
 
 def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

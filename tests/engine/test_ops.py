@@ -444,3 +444,11 @@ def test_gradcheck_leaves_the_callers_tensors_alone():
     x = E.Tensor([1.0, 2.0], requires_grad=True)
     assert gradcheck(lambda a: (a * a).sum(), [x])
     assert x.grad is None and x.dtype == np.float32
+
+
+def test_binary_ops_take_a_python_number_on_either_side():
+    # a number constant has no .shape: vjps must read shapes with np.shape
+    for name in ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "mse_loss"]:
+        fn = getattr(E, name)
+        assert gradcheck(lambda x, fn=fn: fn(x, 0.5), [np.array([1.0, 2.0, 3.0])]), name
+        assert gradcheck(lambda x, fn=fn: fn(0.5, x), [np.array([1.0, 2.0, 3.0])]), name
