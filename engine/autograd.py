@@ -137,7 +137,8 @@ class Node:
 
     `next[i]` is where input i's gradient goes: another Node, a leaf Tensor that
     requires grad, or None. `inputs` are the saved inputs (or their Meta when the
-    vjp needs only shapes); `out` is the saved output data when the vjp needs it.
+    vjp needs only shapes; None once freed, unless a grad_fn name rule still needs their shapes);
+    `out` is the saved output data when the vjp needs it.
     """
 
     __slots__ = ("op", "kwargs", "next", "inputs", "out", "freed", "retained", "__weakref__")
@@ -321,8 +322,9 @@ def _free(nodes: list[Node]) -> None:
             if journal is not None:
                 journal.undo += [(node, "inputs", node.inputs), (node, "out", node.out), (node, "freed", node.freed)]
             if node.op.saves_inputs:  # otherwise they are Meta already
-                node.inputs = tuple([Meta(x.data.shape, x.data.dtype) if type(x) is Tensor else meta_of(x)
-                                     for x in node.inputs])
+                # a freed node never runs its vjp again: only a grad_fn name rule still reads input shapes
+                node.inputs = None if node.op.grad_fn_rule is None else tuple(
+                    [Meta(x.data.shape, x.data.dtype) if type(x) is Tensor else meta_of(x) for x in node.inputs])
             node.out = None
             node.freed = True
 

@@ -193,6 +193,8 @@ class OpDef:
         self.arity = None if self.variadic else len(self.args)
         self.kwargs = {p.name: (p.annotation, p.default) for p in params if p.kind is p.KEYWORD_ONLY}
         self.required = tuple(k for k, (_, d) in self.kwargs.items() if d is inspect.Parameter.empty)
+        # ops that `apply` may run on its short path: fixed arity, no required kwargs, no index arguments
+        self.plain = self.arity in (1, 2) and not self.required and not int_args and not check_shape
         for kname, (ktype, _) in self.kwargs.items():
             assert isinstance(ktype, KwargType), f"{self.name}: kwarg {kname} needs a KwargType annotation"
 
@@ -282,6 +284,10 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
 
 def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     """Run one op forward and, when any input requires grad, record its node."""
+    if opdef.plain and not kwargs and _limits.max_elements is None:
+        out = _apply_short(opdef, args)
+        if out is not None:
+            return out
     if len(args) != opdef.arity:  # variadic ops (arity None), kwargs given by position, wrong arity
         args, kwargs = _bind_args(opdef, args, kwargs)
     if kwargs:
@@ -329,6 +335,67 @@ def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
         inputs = tuple([Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x) for x in arrays])
     node = Node(opdef, kwargs, tuple(nxt), inputs, out if opdef.saves_output else None)
     return Tensor._make(out, node)
+
+
+_SCALARS = (int, float)
+
+
+def _apply_short(opdef: OpDef, args: tuple) -> Tensor | None:
+    """The common case, f(tensor) or f(tensor, tensor or number) with no kwargs and no limit, without
+    apply's general bookkeeping; None when the general path must decide (errors, dtype promotion)."""
+    if len(args) == 1:
+        a = args[0]
+        if type(a) is not Tensor:
+            return None
+        x = a.data
+        try:
+            out = opdef.forward(x)
+        except Exception:
+            return None
+        if type(out) is not np.ndarray or (out.dtype is not x.dtype and out.dtype.kind != "b"):
+            return None
+        if not (a.requires_grad and opdef.vjp is not None and out.dtype.kind == "f" and _grad_mode.grad_enabled):
+            return Tensor._make(out, None)
+        nxt = (a.grad_fn or a,)
+        inputs = (a,) if opdef.saves_inputs else (Meta(x.shape, x.dtype),)
+    elif len(args) == 2:
+        a, b = args
+        if type(a) is Tensor:
+            x = a.data
+            if type(b) is Tensor:
+                y = b.data
+                if y.dtype is not x.dtype:
+                    return None
+                nb = b.grad_fn or (b if b.requires_grad else None)
+            elif type(b) in _SCALARS:
+                y, nb = b, None
+            else:
+                return None
+            na = a.grad_fn or (a if a.requires_grad else None)
+        elif type(b) is Tensor and type(a) in _SCALARS:
+            x, y = a, b.data
+            na, nb = None, b.grad_fn or (b if b.requires_grad else None)
+        else:
+            return None
+        try:
+            out = opdef.forward(x, y)
+        except Exception:
+            return None
+        if type(out) is not np.ndarray or (out.dtype is not (x.dtype if type(x) is np.ndarray else y.dtype)
+                                           and out.dtype.kind != "b"):
+            return None
+        if (na is None and nb is None) or opdef.vjp is None or out.dtype.kind != "f" \
+                or not _grad_mode.grad_enabled:
+            return Tensor._make(out, None)
+        nxt = (na, nb)
+        if opdef.saves_inputs:
+            inputs = args
+        else:
+            inputs = (Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x),
+                      Meta(y.shape, y.dtype) if type(y) is np.ndarray else meta_of(y))
+    else:
+        return None
+    return Tensor._make(out, Node(opdef, {}, nxt, inputs, out if opdef.saves_output else None))
 
 
 def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
