@@ -1,0 +1,240 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.grad_request import GradRequest
+from ...models.problem import Problem
+from ...models.variables_response import VariablesResponse
+from ...types import Response
+
+
+def _get_kwargs(
+    session_id: str,
+    *,
+    body: GradRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/sessions/{session_id}/grad".format(
+            session_id=quote(str(session_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | VariablesResponse | None:
+    if response.status_code == 200:
+        response_200 = VariablesResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | VariablesResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    session_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: GradRequest,
+) -> Response[Problem | VariablesResponse]:
+    """Gradients without accumulating
+
+     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
+    input.
+
+    With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
+    again.
+
+    Args:
+        session_id (str): the id returned by create_session
+        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
+            inputs, without accumulating.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | VariablesResponse]
+    """
+
+    kwargs = _get_kwargs(
+        session_id=session_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    session_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: GradRequest,
+) -> Problem | VariablesResponse | None:
+    """Gradients without accumulating
+
+     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
+    input.
+
+    With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
+    again.
+
+    Args:
+        session_id (str): the id returned by create_session
+        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
+            inputs, without accumulating.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | VariablesResponse
+    """
+
+    return sync_detailed(
+        session_id=session_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    session_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: GradRequest,
+) -> Response[Problem | VariablesResponse]:
+    """Gradients without accumulating
+
+     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
+    input.
+
+    With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
+    again.
+
+    Args:
+        session_id (str): the id returned by create_session
+        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
+            inputs, without accumulating.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | VariablesResponse]
+    """
+
+    kwargs = _get_kwargs(
+        session_id=session_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    session_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: GradRequest,
+) -> Problem | VariablesResponse | None:
+    """Gradients without accumulating
+
+     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
+    input.
+
+    With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
+    again.
+
+    Args:
+        session_id (str): the id returned by create_session
+        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
+            inputs, without accumulating.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | VariablesResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            session_id=session_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

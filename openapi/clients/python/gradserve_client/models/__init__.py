@@ -1,0 +1,93 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .backward_call import BackwardCall
+from .backward_request import BackwardRequest
+from .backward_request_encoding import BackwardRequestEncoding
+from .get_graph_format import GetGraphFormat
+from .get_session_encoding import GetSessionEncoding
+from .get_variable_encoding import GetVariableEncoding
+from .grad_request import GradRequest
+from .grad_request_encoding import GradRequestEncoding
+from .graph import Graph
+from .graph_edge import GraphEdge
+from .graph_node import GraphNode
+from .graph_node_kind import GraphNodeKind
+from .health import Health
+from .health_status import HealthStatus
+from .input_base_64 import InputBase64
+from .input_base_64_dtype import InputBase64Dtype
+from .input_data import InputData
+from .input_data_dtype import InputDataDtype
+from .kwarg_info import KwargInfo
+from .non_finite import NonFinite
+from .op_call import OpCall
+from .op_call_kwargs import OpCallKwargs
+from .op_info import OpInfo
+from .op_info_arity_type_1 import OpInfoArityType1
+from .ops_response import OpsResponse
+from .problem import Problem
+from .problem_item import ProblemItem
+from .program import Program
+from .program_encoding import ProgramEncoding
+from .program_inputs import ProgramInputs
+from .saved_buffer import SavedBuffer
+from .session import Session
+from .session_variables import SessionVariables
+from .tensor_base_64 import TensorBase64
+from .tensor_base_64_dtype import TensorBase64Dtype
+from .tensor_data import TensorData
+from .tensor_data_dtype import TensorDataDtype
+from .tensor_value_type_4 import TensorValueType4
+from .variable import Variable
+from .variable_dtype import VariableDtype
+from .variable_info import VariableInfo
+from .variable_info_dtype import VariableInfoDtype
+from .variables_response import VariablesResponse
+from .variables_response_variables import VariablesResponseVariables
+
+__all__ = (
+    "BackwardCall",
+    "BackwardRequest",
+    "BackwardRequestEncoding",
+    "GetGraphFormat",
+    "GetSessionEncoding",
+    "GetVariableEncoding",
+    "GradRequest",
+    "GradRequestEncoding",
+    "Graph",
+    "GraphEdge",
+    "GraphNode",
+    "GraphNodeKind",
+    "Health",
+    "HealthStatus",
+    "InputBase64",
+    "InputBase64Dtype",
+    "InputData",
+    "InputDataDtype",
+    "KwargInfo",
+    "NonFinite",
+    "OpCall",
+    "OpCallKwargs",
+    "OpInfo",
+    "OpInfoArityType1",
+    "OpsResponse",
+    "Problem",
+    "ProblemItem",
+    "Program",
+    "ProgramEncoding",
+    "ProgramInputs",
+    "SavedBuffer",
+    "Session",
+    "SessionVariables",
+    "TensorBase64",
+    "TensorBase64Dtype",
+    "TensorData",
+    "TensorDataDtype",
+    "TensorValueType4",
+    "Variable",
+    "VariableDtype",
+    "VariableInfo",
+    "VariableInfoDtype",
+    "VariablesResponse",
+    "VariablesResponseVariables",
+)
