@@ -29,7 +29,7 @@ serve: $(STAMP)
 	$(BIN)/gradserve
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check engine app tests bench examples openapi/generate_clients.py
+	$(BIN)/ruff check conftest.py engine app tests bench examples openapi/generate_clients.py
 	$(BIN)/hadolint Dockerfile
 
 pytest: $(TEST_STAMP) $(NODE_STAMP)

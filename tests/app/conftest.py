@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -48,49 +45,21 @@ def make_client() -> Callable[..., contextlib.AbstractAsyncContextManager[httpx.
     return serve
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server_log(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("uvicorn") / "server.log"
 
 
 @pytest.fixture(scope="session")
-def server(server_log: Path) -> Iterator[str]:
+def server(server_log: Path, live_server_process) -> Iterator[str]:
     """A real `uvicorn app.main:app` on a free port; yields its base URL and always stops it."""
-    port = free_port()
-    env = {**os.environ, "GRADSERVE_SESSION_TTL_SECONDS": "600"}
-    with open(server_log, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"uvicorn exited with {proc.returncode}:\n{server_log.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("uvicorn did not answer /healthz within 30 s")
-            time.sleep(0.1)
+
+    def command(port: int) -> tuple[list[str], dict[str, str]]:
+        return ([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+                 "--log-level", "warning"], {**os.environ, "GRADSERVE_SESSION_TTL_SECONDS": "600"})
+
+    with open(server_log, "w+b") as log, live_server_process(command, log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def assert_problem(r: httpx.Response, status: int, kind: str) -> dict:

@@ -4,59 +4,28 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPESCRIPT_DIR = ROOT / "openapi" / "clients" / "typescript"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
+def live_server(live_server_process) -> Iterator[str]:
     """`gradserve` (the image's ENTRYPOINT) on a free port, configured through GRADSERVE_* only; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "GRADSERVE_HOST": "127.0.0.1", "GRADSERVE_PORT": str(port), "GRADSERVE_WORKERS": "1"}
-    url = f"http://127.0.0.1:{port}"
-    # a file, not a pipe: uvicorn logs every request and would block once an unread pipe is full
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "gradserve")], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"gradserve exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("gradserve did not answer /healthz within 30 s")
-                time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+
+    def command(port: int) -> tuple[list[str], dict[str, str]]:
+        return ([str(Path(sys.executable).parent / "gradserve")],
+                {**os.environ, "GRADSERVE_HOST": "127.0.0.1", "GRADSERVE_PORT": str(port), "GRADSERVE_WORKERS": "1"})
+
+    with tempfile.TemporaryFile() as log, live_server_process(command, log) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
