@@ -176,17 +176,17 @@ class Node:
 def _walk(roots: list[Node]) -> list[Node]:
     """Every node reachable from roots, children before parents (iterative post-order)."""
     order: list[Node] = []
-    seen: set[int] = set()
+    seen: set[Node] = set()
     for root in roots:
-        if id(root) in seen:
+        if root in seen:
             continue
-        seen.add(id(root))
+        seen.add(root)
         stack = [(root, iter(root.next))]
         while stack:
             node, children = stack[-1]
             for child in children:
-                if type(child) is Node and id(child) not in seen:
-                    seen.add(id(child))
+                if type(child) is Node and child not in seen:
+                    seen.add(child)
                     stack.append((child, iter(child.next)))
                     break
             else:
@@ -201,57 +201,53 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
 
     With inputs=None (Tensor.backward), gradients accumulate into leaves and
     retain_grad tensors. Otherwise (engine.grad) nothing accumulates, and the
-    gradients reaching `inputs` are returned in order.
+    gradients reaching `inputs` are returned in order. Nodes and tensors are
+    dict keys by identity (neither defines __eq__).
     """
     from .registry import reduce_grad, vjp_namespace  # the op table depends on this module
 
     F = vjp_namespace(create_graph)
-    leaf_sums: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
-    buffers: dict[int, Any] = {}
+    leaf_sums: dict[Any, Any] = {}  # leaf Tensor -> summed grad
+    buffers: dict[Node, Any] = {}  # node -> summed grad of its output so far
     root_nodes: list[Node] = []
     for root, g in zip(roots, grad_roots, strict=True):
         if root.grad_fn is None:
             _add(leaf_sums, root, g)
         else:
             node = root.grad_fn
-            buffers[id(node)] = g if id(node) not in buffers else buffers[id(node)] + g
+            buffers[node] = g if node not in buffers else buffers[node] + g
             root_nodes.append(node)
 
-    captured: dict[int, Any] = {}
     if inputs is None:  # every reachable node is needed: count dependencies in one walk
         deps = _dependencies(root_nodes)
-        needed_ids = deps
-        ready = [n for n in dict.fromkeys(root_nodes) if deps[id(n)] == 0]
-    else:
-        order = _walk(root_nodes)
-        leaf_targets = {id(t) for t in inputs if t.grad_fn is None}
-        node_targets = {id(t.grad_fn) for t in inputs if t.grad_fn is not None}
-        useful: set[int] = set()
-        for node in order:  # children come first, so usefulness flows up
-            if id(node) in node_targets or any(
-                    (type(n) is Node and id(n) in useful) or (n is not None and id(n) in leaf_targets)
-                    for n in node.next):
-                useful.add(id(node))
-        needed = [n for n in order if id(n) in useful]
+        leaf_targets = node_targets = None
+    else:  # only nodes from which an input can be reached
+        leaf_targets = {t for t in inputs if t.grad_fn is None}
+        node_targets = {t.grad_fn for t in inputs if t.grad_fn is not None}
+        useful: set[Node] = set()
+        for node in _walk(root_nodes):  # children come first, so usefulness flows up
+            if node in node_targets or any(n in useful or n in leaf_targets for n in node.next if n is not None):
+                useful.add(node)
         leaf_sums = {k: v for k, v in leaf_sums.items() if k in leaf_targets}
-        needed_ids = {id(n) for n in needed}
-        deps = dict.fromkeys(needed_ids, 0)
-        for node in needed:
+        deps = dict.fromkeys(useful, 0)
+        for node in useful:
             for n in node.next:
-                if type(n) is Node and id(n) in needed_ids:
-                    deps[id(n)] += 1
-        ready = [n for n in needed if deps[id(n)] == 0]
+                if n in useful:
+                    deps[n] += 1
+    ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n) == 0]
 
     retained: list[tuple[Any, Any]] = []
+    captured: dict[Node, Any] = {}
     executed: list[Node] = []
     while ready:
         node = ready.pop()
-        g = buffers.pop(id(node), None)
+        g = buffers.pop(node, None)
         executed.append(node)
-        if g is not None and node.retained is not None and inputs is None:
+        if node_targets is not None:
+            if node in node_targets:
+                captured[node] = g
+        elif g is not None and node.retained is not None:
             retained.append((node.retained, g))
-        if inputs is not None and id(node) in node_targets:
-            captured[id(node)] = g
         if node.freed and node.op.saves:
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
         grads = node.op.call_vjp(F, g, node, create_graph) if g is not None else (None,) * len(node.next)
@@ -261,25 +257,22 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
             if type(x) is Tensor:  # its array's shape and dtype, without the properties
                 x = x.data
             if type(n) is Node:
-                key = id(n)
-                if key not in needed_ids:
+                left = deps.get(n)
+                if left is None:  # leads to no input of engine.grad
                     continue
                 if gi is not None:
                     if gi.shape != x.shape or gi.dtype is not x.dtype:  # else nothing to reduce
                         gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
-                    buffers[key] = gi if key not in buffers else buffers[key] + gi
-                left = deps[key] - 1
-                deps[key] = left
-                if left == 0:
+                    buffers[n] = gi if n not in buffers else buffers[n] + gi
+                deps[n] = left - 1
+                if left == 1:
                     ready.append(n)
-            elif gi is not None:
-                gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
-                if inputs is None or id(n) in leaf_targets:
-                    _add(leaf_sums, n, gi)
+            elif gi is not None and (leaf_targets is None or n in leaf_targets):
+                _add(leaf_sums, n, reduce_grad(gi, x.shape, x.dtype, create_graph))
 
     result = []
     for i, t in enumerate(inputs or ()):  # an unused input fails the call before anything is freed
-        g = leaf_sums[id(t)][1] if t.grad_fn is None and id(t) in leaf_sums else captured.get(id(t.grad_fn))
+        g = leaf_sums.get(t) if t.grad_fn is None else captured.get(t.grad_fn)
         if g is None and not allow_unused:
             raise BackwardError(
                 f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
@@ -290,7 +283,7 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
     if not retain_graph:
         _free(executed)
     if inputs is None:
-        for leaf, g in leaf_sums.values():
+        for leaf, g in leaf_sums.items():
             _accumulate(leaf, g)
         for tensor, g in retained:
             _accumulate(tensor, g)
@@ -298,18 +291,17 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
     return result
 
 
-def _dependencies(roots: list[Node]) -> dict[int, int]:
-    """id(node) -> how many edges from nodes reachable from roots point at it (one walk, no ordering)."""
-    deps = dict.fromkeys(map(id, roots), 0)
-    stack = list(dict.fromkeys(roots))
+def _dependencies(roots: list[Node]) -> dict[Node, int]:
+    """node -> how many edges from nodes reachable from roots point at it (one walk, no ordering)."""
+    deps = dict.fromkeys(roots, 0)
+    stack = list(deps)
     while stack:
         for n in stack.pop().next:
             if type(n) is Node:
-                key = id(n)
-                if key in deps:
-                    deps[key] += 1
+                if n in deps:
+                    deps[n] += 1
                 else:
-                    deps[key] = 1
+                    deps[n] = 1
                     stack.append(n)
     return deps
 
@@ -329,12 +321,8 @@ def _free(nodes: list[Node]) -> None:
             node.freed = True
 
 
-def _add(sums: dict[int, list], leaf, g) -> None:
-    entry = sums.get(id(leaf))
-    if entry is None:
-        sums[id(leaf)] = [leaf, g]
-    else:
-        entry[1] = entry[1] + g
+def _add(sums: dict, leaf, g) -> None:
+    sums[leaf] = g if leaf not in sums else sums[leaf] + g
 
 
 def _accumulate(tensor, g) -> None:
