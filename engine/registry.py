@@ -284,10 +284,12 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
 
 def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     """Run one op forward and, when any input requires grad, record its node."""
-    if opdef.plain and not kwargs and _limits.max_elements is None:
-        out = _apply_short(opdef, args)
-        if out is not None:
-            return out
+    if opdef.plain and not kwargs:
+        limit = _limits.max_elements
+        if limit is None or opdef.shape is None or _size_bound(args) <= limit:
+            out = _apply_short(opdef, args)
+            if out is not None:
+                return out
     if len(args) != opdef.arity:  # variadic ops (arity None), kwargs given by position, wrong arity
         args, kwargs = _bind_args(opdef, args, kwargs)
     if kwargs:
@@ -313,7 +315,7 @@ def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
             arrays[i] = _as_indices(opdef, i, arrays[i])
 
     limit = _limits.max_elements
-    if opdef.shape is not None and (opdef.check_shape or limit is not None):
+    if opdef.shape is not None and (opdef.check_shape or limit is not None and _size_bound(arrays) > limit):
         _check_shape(opdef, arrays, kwargs, limit)
     try:
         out = opdef.forward(*arrays, **kwargs) if kwargs else opdef.forward(*arrays)
@@ -434,6 +436,18 @@ def _as_indices(opdef: OpDef, i: int, a):
 
 def _shapes(arrays) -> list[tuple[int, ...]]:
     return [np.shape(a) for a in arrays]
+
+
+def _size_bound(values) -> int:
+    """An upper bound of the result's size for ops whose shape rule is not forced (check_shape): a
+    broadcast, matmul, outer, take or where result never holds more elements than the product of its
+    inputs' sizes, so below the limit the exact shape rule need not run."""
+    n = 1
+    for v in values:
+        data = v.data if type(v) is Tensor else v
+        if type(data) is np.ndarray:
+            n *= data.size
+    return n
 
 
 def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
