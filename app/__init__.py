@@ -1,0 +1,1 @@
+"""gradserve's HTTP service: a thin FastAPI layer over the engine (`app.main:app`)."""

@@ -1,4 +1,4 @@
-"""Typed dependencies of the routes: settings, engine limits, the session store and the session of a path."""
+"""Typed dependencies of the routes: engine limits, the session store and the session of a path."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ from engine.program import Limits
 from .errors import Problem
 from .sessions import Session, SessionStore
 from .settings import Settings
-
-
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -20,13 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from engine.errors import DTypeError, LimitError, OpError, TensorError
-from engine.tensor import Tensor
+from engine.tensor import DTYPES, Tensor
 
 from .errors import Problem, pointer_of
 from .schemas import BackwardCall, Program
 
-DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64), "int64": np.dtype(np.int64),
-          "bool": np.dtype(np.bool_)}
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 MAX_NDIM = 32
 TENSOR_KEYS = frozenset({"data", "b64", "dtype", "shape"})
@@ -330,10 +328,6 @@ def json_bytes(a: np.ndarray) -> bytes:
     return out[1:-1] if scalar else out
 
 
-def _values(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
 def encode_variable(t: Tensor, encoding: str = "json", with_data: bool = True) -> dict[str, Any]:
     info: dict[str, Any] = {
         "shape": list(t.shape), "dtype": t.dtype.name, "requires_grad": t.requires_grad, "is_leaf": t.is_leaf,
@@ -343,7 +337,7 @@ def encode_variable(t: Tensor, encoding: str = "json", with_data: bool = True) -
         info["has_grad"] = t.grad is not None
         return info
     info["data"] = encode_array(t.data, encoding)
-    info["grad"] = None if t.grad is None else encode_array(_values(t.grad), encoding)
+    info["grad"] = None if t.grad is None else encode_array(t.grad, encoding)
     return info
 
 

@@ -160,16 +160,6 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
-    def saved_nbytes(self) -> int:
-        if self.freed or not self.op.saves:
-            return 0
-        total = 0 if self.out is None else self.out.nbytes
-        for x in self.inputs:
-            data = getattr(x, "data", x)
-            if isinstance(data, np.ndarray):
-                total += data.nbytes
-        return total
-
 
 # ---------------------------------------------------------------------------- backward
 
@@ -316,7 +306,7 @@ def _free(nodes: list[Node]) -> None:
             if node.op.saves_inputs:  # otherwise they are Meta already
                 # a freed node never runs its vjp again: only a grad_fn name rule still reads input shapes
                 node.inputs = None if node.op.grad_fn_rule is None else tuple(
-                    [Meta(x.data.shape, x.data.dtype) if type(x) is Tensor else meta_of(x) for x in node.inputs])
+                    [meta_of(x) for x in node.inputs])
             node.out = None
             node.freed = True
 

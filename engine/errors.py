@@ -1,6 +1,6 @@
 """Typed engine errors: each carries a stable kind, a title and a detail a user can act on.
 
-The HTTP layer turns them into problem+json; the engine itself knows nothing of HTTP.
+Callers (such as a service) map the kind to their own error format; the engine raises, nothing more.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ Text is read by Python's `ast` parser under a whitelist and compiled to a flat p
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import Any
 
 from . import ops as _ops  # noqa: F401  (declares every op, so that OPS is complete)
 from .errors import ExprError, OpError
-from .registry import OPS
+from .registry import OPS, close_ops
 
 __all__ = ["Expr", "parse", "evaluate", "count_ops"]
 
@@ -40,7 +39,7 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 _OPERAND = re.compile(r"[^\W\d]\w*(?!\s*=(?!=))|\d[\w.]*")
 
 # Instructions of the postfix program. Constants that are lists are stored as tuples (an Expr is
-# immutable and shared) and handed out as fresh lists, the form the wire uses.
+# immutable and shared) and handed out as fresh lists, the form program documents use.
 _CONST, _LIST, _NAME, _CALL, _NEG = range(5)
 
 
@@ -235,8 +234,7 @@ class _Compiler:
         name = node.func.id
         opdef = OPS.get(name)
         if opdef is None or not opdef.public:
-            public = [n for n, o in OPS.items() if o.public]
-            close = difflib.get_close_matches(name, public, n=3)
+            close = close_ops(name)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise OpError(f"unknown op '{name}'{self.place.of(node.func)}{hint}")
         kwargs: dict[str, Any] = {}
@@ -287,7 +285,7 @@ class _Compiler:
         return [node.value, index], (_CALL, "take", 2, (("axis", 0),))
 
     def key_item(self, node):
-        """An index key item as the wire writes it (int, None, "...", "start:stop:step"), or _NOT_KEY."""
+        """An index key item as the `index` op's key takes it (int, None, "...", "start:stop:step"), or _NOT_KEY."""
         if isinstance(node, ast.Slice):
             bounds = [None if b is None else self.integer(b, "slice bounds", "integers") for b in
                       (node.lower, node.upper, node.step)]

@@ -42,7 +42,7 @@ def _root_grad(output: Tensor, gradient, position: int, create_graph: bool):
             raise BackwardError("grad can be implicitly created only for scalar outputs")
         g = np.ones_like(output.data)
     else:
-        g = as_array(gradient.data if isinstance(gradient, Tensor) else gradient, output.data.dtype)
+        g = as_array(gradient, output.data.dtype)
         if g.shape != output.data.shape:
             raise BackwardError(f"Mismatch in shape: grad_output[{position}] has a shape of {g.shape} and "
                                 f"output[{position}] has a shape of {output.data.shape}.")

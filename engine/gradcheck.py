@@ -23,7 +23,7 @@ def _as_inputs(inputs) -> list:
         inputs = [inputs]
     out = []
     for x in inputs:
-        if isinstance(x, Tensor) or isinstance(x, np.ndarray) or isinstance(x, (list, float)):
+        if isinstance(x, (Tensor, np.ndarray, list, float)):
             arr = as_array(x)
             if arr.dtype.kind == "f":
                 out.append(Tensor(np.array(arr, dtype=np.float64), requires_grad=True))

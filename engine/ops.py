@@ -503,7 +503,7 @@ def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis if axis is not None else None)
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 # ---------------------------------------------------------------------------- linear algebra

@@ -23,7 +23,7 @@ from .autograd import Node, set_attr, transaction
 from .errors import EngineError, LimitError, OpError, UnknownNameError
 from .functions import backward as tensor_backward
 from .functions import grad as tensor_grad
-from .registry import OPS, apply, limit_elements
+from .registry import OPS, apply, close_ops, limit_elements
 from .tensor import Tensor
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -129,7 +129,7 @@ class Namespace:
                 raise OpError(f"input '{name}' has no data")
             t = Tensor(data, dtype=spec.get("dtype"))
             if spec.get("dtype") is None and t.data.dtype.kind in "iu" and not isinstance(data, (np.ndarray, Tensor)):
-                t = Tensor(t.data, dtype=np.float32)  # numbers and lists read as on the wire: float32 unless given
+                t = Tensor(t.data, dtype=np.float32)  # numbers and lists in a program: float32 unless given
             if limits.max_tensor_elements is not None and t.data.size > limits.max_tensor_elements:
                 raise LimitError(f"{t.data.size} elements in input '{name}', over the limit of "
                                  f"{limits.max_tensor_elements} elements per tensor")
@@ -174,7 +174,7 @@ class Namespace:
         try:
             if parsed is not None:
                 result = expressions.evaluate(parsed, self.variable, _call)
-                if not isinstance(result, Tensor):  # a bare number: float32, as numbers on the wire are
+                if not isinstance(result, Tensor):  # a bare number: float32, as number inputs are
                     result = Tensor(result, dtype=np.float32)
             else:
                 args = spec.get("args") or []
@@ -187,11 +187,7 @@ class Namespace:
                           for k, a in enumerate(args)]
                 result = _call(spec["op"], values, dict(kwargs))
             if spec.get("retain_grad"):
-                if not result.requires_grad:
-                    result.retain_grad()  # raises PyTorch's error
-                elif result.grad_fn is not None and result.grad_fn.retained is not result:
-                    # journaled: an expr that is a bare name returns an existing tensor of the graph
-                    set_attr(result.grad_fn, "retained", result)
+                result.retain_grad()
             return result
         except EngineError as e:
             pointer = f"/ops/{i}/expr" if parsed is not None else f"/ops/{i}"  # the formula is what to fix
@@ -375,8 +371,7 @@ def _parse(text):
 def _call(op_name: str, args: list, kwargs: dict) -> Tensor:
     opdef = OPS.get(op_name) if isinstance(op_name, str) else None
     if opdef is None or not opdef.public:
-        public = [n for n, o in OPS.items() if o.public]
-        close = difflib.get_close_matches(str(op_name), public, n=3)
+        close = close_ops(str(op_name))
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else " (see the op catalog)"
         raise OpError(f"unknown op {op_name!r}{hint}")
     return apply(opdef, tuple(args), kwargs)

@@ -4,12 +4,13 @@ An op is declared once in `ops.py` as a numpy forward function whose signature
 carries the kwargs (names, types, defaults) and whose docstring is its doc,
 decorated with its vjp, grad_fn name, what it saves and its shape rule. From that
 come: the engine function and Tensor method, kwarg validation, the size check
-before allocation, the catalog the HTTP layer publishes, and the names that the
+before allocation, the catalog entry (`describe`), and the names that the
 expression language knows.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import threading
@@ -21,7 +22,7 @@ import numpy as np
 from .autograd import Meta, Node, meta_of
 from .autograd import _local as _grad_mode  # read directly on the hot path (is_grad_enabled)
 from .errors import DTypeError, EngineError, LimitError, OpError, ShapeError
-from .tensor import DEFAULT_FLOAT, Tensor, as_array
+from .tensor import DEFAULT_FLOAT, DTYPES, Tensor, as_array
 
 # ---------------------------------------------------------------------------- kwarg types
 
@@ -41,7 +42,7 @@ class KwargType:
 
 
 def _int(v):
-    # JSON does not tell 2 from 2.0 (JavaScript writes both as 2), so integral floats are integers.
+    # program documents often cannot tell 2 from 2.0 (JavaScript writes both as 2): integral floats are integers
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return int(v)
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -88,9 +89,6 @@ def _bool(v):
     if not isinstance(v, (bool, np.bool_)):
         raise ValueError("must be true or false")
     return bool(v)
-
-
-DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
 
 
 def _dtype(v):
@@ -146,10 +144,6 @@ class _Limits(threading.local):
 _limits = _Limits()
 
 
-def max_tensor_elements() -> int | None:
-    return _limits.max_elements
-
-
 class limit_elements:
     """Within this block, an op whose result would hold more elements than `n` is refused."""
 
@@ -157,7 +151,7 @@ class limit_elements:
         self.n = n
 
     def __enter__(self):
-        self.previous = max_tensor_elements()
+        self.previous = _limits.max_elements
         _limits.max_elements = self.n
 
     def __exit__(self, *exc):
@@ -215,14 +209,14 @@ class OpDef:
         return clean
 
     def describe(self) -> dict:
-        """The catalog entry published by GET /v1/ops."""
+        """The op's catalog entry: how to call it, as plain lists, dicts and strings."""
         return {
             "name": self.name,
             "arity": "variadic" if self.variadic else self.arity,
             "args": ["*" + self.args[0]] if self.variadic and self.args else
                     (["*tensors"] if self.variadic else self.args),
             "kwargs": [{"name": k, "type": t.name, "required": d is inspect.Parameter.empty,
-                        "default": None if d is inspect.Parameter.empty else _jsonable(d)}
+                        "default": None if d is inspect.Parameter.empty else _plain(d)}
                        for k, (t, d) in self.kwargs.items()],
             "differentiable": self.differentiable,
             "grad_fn": self.grad_fn if self.differentiable else None,
@@ -251,11 +245,16 @@ class OpDef:
         return vjp(F, g, ans, *inputs, **node.kwargs)
 
 
-def _jsonable(v):
+def _plain(v):
     return list(v) if isinstance(v, tuple) else v
 
 
 OPS: dict[str, OpDef] = {}
+
+
+def close_ops(name: str) -> list[str]:
+    """Public op names that look like `name`, for an unknown op's hint."""
+    return difflib.get_close_matches(name, [n for n, o in OPS.items() if o.public], n=3)
 
 
 def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape=False, int_args=(),
@@ -430,7 +429,7 @@ def _as_indices(opdef: OpDef, i: int, a):
     if a.dtype.kind in "iu":
         return a.astype(np.int64, copy=False)
     if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
-        return a.astype(np.int64)  # JSON does not tell 1 from 1.0: integral floats are accepted as indices
+        return a.astype(np.int64)  # as in kwargs, integral floats are accepted as indices
     raise DTypeError(f"'{opdef.name}' argument '{opdef.args[i]}' must hold integers, got {a.dtype}")
 
 

@@ -7,14 +7,16 @@ import numpy as np
 from .errors import BackwardError, DTypeError, TensorError
 
 DEFAULT_FLOAT = np.dtype(np.float32)
-_NAMED_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+# the dtypes a tensor may have, by the names programs use
+DTYPES = {name: np.dtype(t) for name, t in
+          [("float32", np.float32), ("float64", np.float64), ("int64", np.int64), ("bool", np.bool_)]}
 
 
 def dtype_of(name) -> np.dtype:
     if isinstance(name, str):
-        if name not in _NAMED_DTYPES:
-            raise DTypeError(f"unknown dtype {name!r} (known: {', '.join(_NAMED_DTYPES)})")
-        return np.dtype(_NAMED_DTYPES[name])
+        if name not in DTYPES:
+            raise DTypeError(f"unknown dtype {name!r} (known: {', '.join(DTYPES)})")
+        return DTYPES[name]
     return np.dtype(name)
 
 
@@ -88,8 +90,10 @@ class Tensor:
         """Keep this non-leaf's grad after backward (a leaf keeps its grad anyway)."""
         if not self.requires_grad:
             raise BackwardError("can't retain_grad on Tensor that has requires_grad=False")
-        if self.grad_fn is not None:
-            self.grad_fn.retained = self
+        if self.grad_fn is not None and self.grad_fn.retained is not self:
+            from .autograd import set_attr  # autograd imports this module
+
+            set_attr(self.grad_fn, "retained", self)  # journaled, so a failed program undoes it
 
     @property
     def retains_grad(self) -> bool:

@@ -12,13 +12,11 @@ from ..wire import JSONBytes, WireRoute, render
 
 router = APIRouter(prefix="/v1", tags=["ops"], route_class=WireRoute)
 
-_catalog: bytes | None = None
+# the registry is fixed once the engine is imported
+_CATALOG = render({"ops": [o.describe() for o in OPS.values() if o.public]})
 
 
 @router.get("/ops", operation_id="list_ops", response_model=OpsResponse, summary="List the ops a program can use")
 async def list_ops() -> Response:
     """Every op: its arguments, kwargs with types and defaults, whether it has a gradient, and its doc."""
-    global _catalog
-    if _catalog is None:  # the registry is fixed once the engine is imported
-        _catalog = render({"ops": [o.describe() for o in OPS.values() if o.public]})
-    return JSONBytes(_catalog)
+    return JSONBytes(_CATALOG)
