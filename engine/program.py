@@ -215,12 +215,15 @@ class Namespace:
             raise _located(e, where, name=output if isinstance(output, str) else None, pointer=pointer) from None
 
     def backward(self, output: str, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
-                 limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
-        """One backward call; returns every named variable that has a grad afterwards."""
+                 limits: Limits = NO_LIMITS, returns: list[str] | None = None) -> dict[str, Tensor]:
+        """One backward call; returns the variables named in `returns`, by default every one with a grad.
+
+        An unknown name in `returns` fails the call like any other error: nothing accumulates.
+        """
         with self._atomic(limits):
             self._backward({"output": output, "gradient": gradient, "retain_graph": retain_graph,
                             "create_graph": create_graph}, "")
-        return self.with_grad()
+            return self.with_grad() if returns is None else self._select(returns, [])
 
     def grad(self, outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
              create_graph: bool = False, bind=None, allow_unused: bool = False,

@@ -95,12 +95,9 @@ async def backward(session: SessionDep, store: StoreDep, limits: LimitsDep,
     """Accumulate gradients into the leaves, as `output.backward(gradient)`; return the variables with a grad."""
 
     def work() -> Response:
-        namespace = session.namespace
         gradient = decode_optional(call.gradient, "/gradient", limits.max_tensor_elements)
-        variables = namespace.backward(call.output, gradient, retain_graph=call.retain_graph,
-                                       create_graph=call.create_graph, limits=limits)
-        if call.return_ is not None:
-            variables = {n: namespace.variable(n, pointer=f"/return/{k}") for k, n in enumerate(call.return_)}
+        variables = session.namespace.backward(call.output, gradient, retain_graph=call.retain_graph,
+                                               create_graph=call.create_graph, limits=limits, returns=call.return_)
         return variables_response(variables, call.encoding)
 
     return await run_locked(store, session, work)

@@ -91,6 +91,18 @@ async def test_backward_return_and_encoding(client):
     assert set(r.json()["variables"]) == {"y"} and "b64" in y["data"] and y["grad"] is None
 
 
+async def test_backward_with_an_unknown_return_name_changes_nothing(client, problem):
+    sid = await new_session(client)
+    body = problem(await client.post(f"/v1/sessions/{sid}/backward",
+                                     json={"output": "y", "gradient": ONES, "return": ["x", "nope"]}),
+                   422, "unknown-name")
+    assert body["errors"][0]["pointer"] == "/return/1"
+    x = (await client.get(f"/v1/sessions/{sid}/variables/x")).json()
+    assert x["grad"] is None  # the failed call accumulated nothing and freed nothing
+    r = await client.post(f"/v1/sessions/{sid}/backward", json={"output": "y", "gradient": ONES})
+    assert r.json()["variables"]["x"]["grad"] == [[4.0, 4.0], [4.0, 4.0]]
+
+
 async def test_backward_through_a_freed_graph_is_409_with_pytorchs_message(client, problem):
     sid = await new_session(client, {"inputs": {"x": {"data": [1.0, 2.0], "requires_grad": True}},
                                      "ops": [{"name": "y", "expr": "sum(x * x)"}]})
