@@ -229,7 +229,16 @@ class OpDef:
             inputs = node.inputs
             ans = None if node.out is None else Tensor._make(node.out, node)
         else:  # saved Tensors are read as arrays; a node that saved no inputs holds only their Meta
-            inputs = [x.data if type(x) is Tensor else x for x in node.inputs] if self.saves_inputs else node.inputs
+            inputs = node.inputs
+            if self.saves_inputs:  # unrolled: a comprehension is a function call of its own in this hot loop
+                if len(inputs) == 1:
+                    a = inputs[0]
+                    inputs = (a.data if type(a) is Tensor else a,)
+                elif len(inputs) == 2:
+                    a, b = inputs
+                    inputs = (a.data if type(a) is Tensor else a, b.data if type(b) is Tensor else b)
+                else:
+                    inputs = [x.data if type(x) is Tensor else x for x in inputs]
             ans = node.out
         vjp = self.vjp
         if type(vjp) is tuple:  # one rule per input: compute only the gradients that go somewhere
