@@ -428,7 +428,11 @@ def sum(a, *, axis: Axes = None, keepdims: Bool = False):
     grad_fn=_over_axes("MeanBackward0", "MeanBackward1"))
 def mean(a, *, axis: Axes = None, keepdims: Bool = False):
     """Mean over axis (all axes when null)."""
-    return np.mean(a, axis=axis, keepdims=keepdims)
+    a = np.asarray(a)
+    if a.dtype.kind != "f":  # numpy accumulates integers and booleans in float64
+        return np.mean(a, axis=axis, keepdims=keepdims)
+    # the same float sum and division as np.mean, without its Python wrapper (most of the cost on small tensors)
+    return np.true_divide(np.add.reduce(a, axis=axis, keepdims=keepdims), _count(a.shape, axis))
 
 
 def _prod_grad(F, g, ans, a, axis=None, keepdims=False):

@@ -362,7 +362,11 @@ def _apply_short(opdef: OpDef, args: tuple) -> Tensor | None:
             out = opdef.forward(x)
         except Exception:
             return None
-        if type(out) is not np.ndarray or (out.dtype is not x.dtype and out.dtype.kind != "b"):
+        if type(out) is not np.ndarray:
+            if not isinstance(out, np.generic):
+                return None
+            out = np.asarray(out)  # a full reduction gives a numpy scalar
+        if out.dtype is not x.dtype and out.dtype.kind != "b":
             return None
         if not (a.requires_grad and opdef.vjp is not None and out.dtype.kind == "f" and _grad_mode.grad_enabled):
             return Tensor._make(out, None)
