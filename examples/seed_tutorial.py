@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from gradserve_client import Client
@@ -53,6 +54,16 @@ def show(variables: Any, *names: str, attrs: tuple[str, ...] = ("data", "grad", 
             print(f"{name}.{attr} = {shown}")
 
 
+def expect_problem(request: Callable[[], Any]) -> None:
+    """Run a request the tutorial expects to fail, and print the problem it answers."""
+    try:
+        request()
+    except ProblemError as e:
+        print(f"error {e.problem.status} {e.problem.type_}: {e.problem.detail}")
+        return
+    raise SystemExit("expected an error answer, got a success")
+
+
 def step(title: str) -> None:
     print(f"\n# {title}")
 
@@ -91,20 +102,14 @@ def tutorial(client: Client, sid: str) -> None:
     show(back(output="out", return_=["x"]), "x", attrs=("grad",))
 
     step("out.backward() again: its buffers were freed (retain_graph was not set)")
-    try:
-        back(output="out")
-    except ProblemError as e:
-        print(f"error {e.problem.status} {e.problem.type_}: {e.problem.detail}")
+    expect_problem(lambda: back(output="out"))
 
     step("In [14]-[15]: x = Variable(torch.ones(2, 2), requires_grad=True); y = 4 * x + 2")
     show(run(Program(inputs=inputs(x=[[1, 1], [1, 1]]), ops=[OpCall(name="y", expr="4 * x + 2")],
                      return_=["y"])), "y", attrs=("data", "grad_fn"))
 
     step("y.backward() without a gradient: y is not a scalar")
-    try:
-        back(output="y")
-    except ProblemError as e:
-        print(f"error {e.problem.status} {e.problem.type_}: {e.problem.detail}")
+    expect_problem(lambda: back(output="y"))
 
     step("In [16]-[17]: y.backward(torch.ones(2, 2), retain_graph=True); x.grad")
     show(back(output="y", gradient=[[1, 1], [1, 1]], retain_graph=True, return_=["x"]), "x", attrs=("grad",))
