@@ -7,7 +7,7 @@
 """
 
 from . import functions as _functions
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .dispatch import limit_elements
 from .errors import (
     BackwardError,
     DTypeError,
@@ -23,7 +23,8 @@ from .errors import (
 from .functions import *  # noqa: F401,F403  (one function per op, plus backward and grad)
 from .functions import backward, grad
 from .gradcheck import gradcheck, gradgradcheck
-from .registry import OPS, limit_elements
+from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .registry import OPS
 from .tensor import Tensor, as_array
 
 __all__ = [
@@ -32,3 +33,11 @@ __all__ = [
     "OPS", "limit_elements", "EngineError", "BackwardError", "DTypeError", "ExprError", "GraphFreedError",
     "LimitError", "OpError", "ShapeError", "TensorError", "UnknownNameError", *_functions.__all__,
 ]
+
+
+def __getattr__(name: str):
+    """engine.<op> for an op declared after `import engine` (the ones declared before are bound above)."""
+    opdef = OPS.get(name)
+    if opdef is None:
+        raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    return opdef.function

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import ops as _ops  # noqa: F401  (declares every op, so that OPS is complete)
+from . import functions as _functions  # noqa: F401  (loads every op module, so that OPS is complete)
 from .errors import ExprError, OpError
 from .registry import OPS, close_ops
 

@@ -1,94 +1,29 @@
-"""The engine's public functions: one per declared op, plus backward and grad.
+"""The binding step, the top of the engine: loads the op modules, then gives the engine one function
+per op (plus backward and grad) and Tensor its operators and methods, all from the op table.
 
-Also gives Tensor its operators and methods, all derived from the op table.
+Every op declared later (after `import engine`) is bound the same way as it registers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import ops as _ops  # noqa: F401  (declares every op)
-from .autograd import run_backward
-from .errors import BackwardError, OpError
-from .registry import OPS, OpDef, apply
+# OP_MODULES: every module that declares ops (`from .registry import op, Int, ...`). A new op module is
+# imported here, next to `ops`, and listed below; importing it registers its ops, and the listener at
+# the end of this module binds them. Nothing else needs to know about it.
+from . import ops
+from .autograd import backward, grad
+from .dispatch import apply
+from .errors import OpError
+from .registry import OPS, OpDef, on_register
 from .tensor import Tensor, as_array
 
-
-def _function(opdef: OpDef):
-    if opdef.variadic:
-        def fn(*tensors, **kwargs):
-            if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-                tensors = tuple(tensors[0])  # numpy style: concat([a, b], axis=0)
-            return apply(opdef, tensors, kwargs)
-    else:
-        def fn(*args, **kwargs):
-            return apply(opdef, args, kwargs)
-    fn.__name__ = fn.__qualname__ = opdef.name
-    fn.__doc__ = opdef.doc
-    return fn
-
-
-for _name, _opdef in OPS.items():
-    globals()[_name] = _function(_opdef)
+OP_MODULES = (ops,)
 
 __all__ = [*OPS, "backward", "grad"]
 
 
-# ---------------------------------------------------------------------------- backward and grad
-
-def _root_grad(output: Tensor, gradient, position: int, create_graph: bool):
-    if gradient is None:
-        if output.data.size != 1:
-            raise BackwardError("grad can be implicitly created only for scalar outputs")
-        g = np.ones_like(output.data)
-    else:
-        g = as_array(gradient, output.data.dtype)
-        if g.shape != output.data.shape:
-            raise BackwardError(f"Mismatch in shape: grad_output[{position}] has a shape of {g.shape} and "
-                                f"output[{position}] has a shape of {output.data.shape}.")
-    if create_graph:
-        return gradient if isinstance(gradient, Tensor) and gradient.shape == g.shape else Tensor._make(g, None)
-    return g
-
-
-def _check_output(output, position: int) -> Tensor:
-    if not isinstance(output, Tensor):
-        raise BackwardError(f"element {position} of outputs is not a tensor")
-    if not output.requires_grad:
-        raise BackwardError(f"element {position} of tensors does not require grad and does not have a grad_fn")
-    return output
-
-
-def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-    """Accumulate d tensor / d leaf into every leaf's grad (Tensor.backward)."""
-    _check_output(tensor, 0)
-    g = _root_grad(tensor, gradient, 0, create_graph)
-    run_backward([tensor], [g], retain_graph=create_graph if retain_graph is None else retain_graph,
-                 create_graph=create_graph)
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
-    """Gradients of outputs with respect to inputs, without touching any .grad (torch.autograd.grad)."""
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)) and len(outputs) == 1:
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    grad_outputs = list(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise BackwardError(f"grad_outputs has {len(grad_outputs)} items for {len(outputs)} outputs")
-    for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise BackwardError(f"One of the differentiated Tensors (input {i}) does not require grad")
-    roots = [_check_output(o, i) for i, o in enumerate(outputs)]
-    gs = [_root_grad(o, g, i, create_graph) for i, (o, g) in enumerate(zip(roots, grad_outputs))]
-    result = run_backward(roots, gs, retain_graph=create_graph if retain_graph is None else retain_graph,
-                          create_graph=create_graph, inputs=inputs, allow_unused=allow_unused)
-    return tuple(None if g is None else g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), None)
-                 for g in result)
-
-
-# ---------------------------------------------------------------------------- Tensor operators and methods
+# ---------------------------------------------------------------------------- Tensor operators
 
 def _index_key(key) -> tuple:
     return key if isinstance(key, tuple) else (key,)
@@ -101,28 +36,43 @@ def _getitem(self: Tensor, key):
         if len(items) != 1:
             raise OpError("tensor indices are supported alone (x[idx]); use take(x, idx, axis=...) otherwise")
         idx = arrays[0]
-        return globals()["take"](self, idx if isinstance(idx, Tensor) else as_array(idx), axis=0)
-    return globals()["index"](self, key=items)
+        return OPS["take"].function(self, idx if isinstance(idx, Tensor) else as_array(idx), axis=0)
+    return OPS["index"].function(self, key=items)
 
 
-def _binary(name: str, reflected: bool = False):
-    opdef = OPS[name]  # straight to apply: operators are the hot path of small-tensor code
+def _binary(opdef: OpDef, reflected: bool = False):
+    # straight to apply: operators are the hot path of small-tensor code
     if reflected:
         return lambda self, other: apply(opdef, (other, self), {})
     return lambda self, other: apply(opdef, (self, other), {})
 
 
-for _dunder, _op in [("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"), ("pow", "pow"),
-                     ("matmul", "matmul")]:
-    setattr(Tensor, f"__{_dunder}__", _binary(_op))
-    setattr(Tensor, f"__r{_dunder}__", _binary(_op, reflected=True))
-for _dunder, _op in [("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge")]:
-    setattr(Tensor, f"__{_dunder}__", _binary(_op))
-Tensor.__neg__ = lambda self: globals()["neg"](self)
-Tensor.__abs__ = lambda self: globals()["abs"](self)
-Tensor.__getitem__ = _getitem
-Tensor.T = property(lambda self: globals()["transpose"](self))
+# Python operator -> op; the arithmetic ones also have their reflected form (2 * x)
+ARITHMETIC = {"add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "pow": "pow", "matmul": "matmul"}
+COMPARISONS = {"lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}
 
-for _name, _opdef in OPS.items():
-    if _opdef.method and _opdef.public and _opdef.name != "where" and not hasattr(Tensor, _name):
-        setattr(Tensor, _name, globals()[_name])
+for _dunder, _name in ARITHMETIC.items():
+    setattr(Tensor, f"__{_dunder}__", _binary(OPS[_name]))
+    setattr(Tensor, f"__r{_dunder}__", _binary(OPS[_name], reflected=True))
+for _dunder, _name in COMPARISONS.items():
+    setattr(Tensor, f"__{_dunder}__", _binary(OPS[_name]))
+Tensor.__neg__ = OPS["neg"].function
+Tensor.__abs__ = OPS["abs"].function
+Tensor.__getitem__ = _getitem
+Tensor.T = property(OPS["transpose"].function)
+
+
+# ---------------------------------------------------------------------------- functions and methods
+
+_methods: set[str] = set()  # Tensor methods bound here (a redeclared op replaces its own, nothing else)
+
+
+def _bind(opdef: OpDef) -> None:
+    name = opdef.name
+    globals()[name] = opdef.function
+    if opdef.method and opdef.public and (name in _methods or not hasattr(Tensor, name)):
+        setattr(Tensor, name, opdef.function)
+        _methods.add(name)
+
+
+on_register(_bind)

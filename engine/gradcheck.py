@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .autograd import enable_grad
-from .functions import grad
+from .autograd import grad
+from .graph import enable_grad
 from .tensor import Tensor, as_array
 
 __all__ = ["gradcheck", "gradgradcheck"]

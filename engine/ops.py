@@ -2,7 +2,7 @@
 
 Vjp rules take (F, g, ans, *inputs, **kwargs) and are written with F's ops, so
 the same line differentiates on ndarrays or, under create_graph, on Tensors.
-Gradients come back at the broadcast shape; `registry.reduce_grad` sums them to
+Gradients come back at the broadcast shape; `autograd.reduce_grad` sums them to
 each input's shape in one place.
 """
 
@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .autograd import sum_to_shape
 from .errors import ShapeError
 from .registry import (
     Axes,
@@ -24,6 +25,7 @@ from .registry import (
     Shape,
     op,
 )
+from .tensor import dtype_of
 
 # ---------------------------------------------------------------------------- shape rules
 
@@ -322,7 +324,7 @@ def clip(a, *, min: OptNumber = None, max: OptNumber = None):
 
 
 @op(vjp=(None, lambda F, g, ans, cond, a, b: F.where(cond, g, 0.0),
-         lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast)
+         lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast, method=False)
 def where(cond, a, b):
     """a where cond is true, else b (cond is read as booleans), broadcasting."""
     return np.where(np.asarray(cond).astype(bool, copy=False), a, b)
@@ -635,16 +637,12 @@ def _sum_to_shape(a, shape, **_):
     check_shape=True, grad_fn="SumBackward1")
 def sum_to(a, *, shape: Shape):
     """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
-    from .registry import sum_to_shape
-
     return sum_to_shape(np.asarray(a), tuple(shape))
 
 
 @op(vjp=(lambda F, g, ans, a, dtype: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0")
 def astype(a, *, dtype: DType):
     """Convert to dtype (float32, float64, int64, bool); gradients flow between float dtypes."""
-    from .tensor import dtype_of
-
     return np.asarray(a).astype(dtype_of(dtype))
 
 

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from . import expr as expressions
-from .autograd import Node, set_attr, transaction
+from .dispatch import apply, limit_elements
 from .errors import EngineError, LimitError, OpError, UnknownNameError
 from .functions import backward as tensor_backward
 from .functions import grad as tensor_grad
-from .registry import OPS, apply, close_ops, limit_elements
+from .graph import Node, set_attr, transaction
+from .registry import OPS, close_ops
 from .tensor import Tensor
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

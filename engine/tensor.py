@@ -1,10 +1,18 @@
-"""Tensor: an ndarray with the autograd attributes of a PyTorch tensor."""
+"""Tensor: an ndarray with the autograd attributes of a PyTorch tensor.
+
+The layer above graph state: a Tensor points at the Node that made it. Reverse mode sits higher
+up and installs its entry point here (`install_backward`) when it loads, so Tensor.backward
+reaches it without this module importing its importers.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from .errors import BackwardError, DTypeError, TensorError
+from .graph import Meta, set_attr
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 # the dtypes a tensor may have, by the names programs use
@@ -91,8 +99,6 @@ class Tensor:
         if not self.requires_grad:
             raise BackwardError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None and self.grad_fn.retained is not self:
-            from .autograd import set_attr  # autograd imports this module
-
             set_attr(self.grad_fn, "retained", self)  # journaled, so a failed program undoes it
 
     @property
@@ -103,9 +109,8 @@ class Tensor:
         return Tensor._make(self.data, None)
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-        from .functions import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        """Accumulate d self / d leaf into every leaf's grad (engine.backward)."""
+        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -152,3 +157,32 @@ class Tensor:
         return float(self.data)
 
     __hash__ = object.__hash__  # tensors are identities in the graph, like torch tensors
+
+
+def _not_installed(*args, **kwargs) -> None:
+    raise RuntimeError("reverse mode is not loaded: import engine")
+
+
+# reverse mode's backward(tensor, gradient, retain_graph=, create_graph=); see install_backward
+_backward: Callable[..., None] = _not_installed
+
+
+def install_backward(backward: Callable[..., None]) -> None:
+    """Called once by reverse mode (autograd.py), the layer that implements Tensor.backward."""
+    global _backward
+    _backward = backward
+
+
+def meta_of(x) -> Meta:
+    """Shape and dtype of a Tensor, array, number or Meta."""
+    t = type(x)
+    if t is Tensor:
+        x = x.data
+        return Meta(x.shape, x.dtype)
+    if t is np.ndarray:
+        return Meta(x.shape, x.dtype)
+    if t is Meta:
+        return x
+    if t is float or t is int or t is bool:
+        return Meta((), None)
+    return Meta(np.shape(x), getattr(x, "dtype", None))

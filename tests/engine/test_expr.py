@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import engine
 from engine import ExprError, OpError, Tensor, UnknownNameError
+from engine.dispatch import apply
 from engine.expr import Expr, count_ops, evaluate, parse
-from engine.registry import apply
 
 
 def apply_op(name, args, kwargs):

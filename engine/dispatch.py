@@ -1,0 +1,265 @@
+"""Forward dispatch: run one op on its inputs, check arguments and limits, record the node.
+
+`apply` is the one entry point. Plain calls (one or two tensors or numbers, no kwargs) take a
+short path without the general bookkeeping; both paths end in `_result`, the one place that
+gives the output its dtype and builds the node (edges, saved inputs or their Meta, complete kwargs).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from .errors import DTypeError, EngineError, LimitError, OpError, ShapeError
+from .graph import Meta, Node
+from .graph import _local as _grad_mode  # read directly on the hot path (is_grad_enabled)
+from .registry import OpDef, on_register
+from .tensor import DEFAULT_FLOAT, Tensor, as_array, meta_of
+
+# ---------------------------------------------------------------------------- limits
+
+class _Limits(threading.local):
+    max_elements = None  # every thread's default; a plain attribute read on the hot path
+
+
+_limits = _Limits()
+
+
+class limit_elements:
+    """Within this block, an op whose result would hold more elements than `n` is refused."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+
+    def __enter__(self):
+        self.previous = _limits.max_elements
+        _limits.max_elements = self.n
+
+    def __exit__(self, *exc):
+        _limits.max_elements = self.previous
+
+
+# ---------------------------------------------------------------------------- apply
+
+def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
+    """Run one op forward and, when any input requires grad, record its node."""
+    if opdef.plain and not kwargs:
+        limit = _limits.max_elements
+        if limit is None or opdef.shape is None or _size_bound(args) <= limit:
+            out = _apply_short(opdef, args)
+            if out is not None:
+                return out
+    return _apply_general(opdef, args, kwargs)
+
+
+def _apply_general(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
+    """Any call: binds and checks arguments and kwargs, checks the result's size from shapes first."""
+    if len(args) != opdef.arity:  # variadic ops (arity None), kwargs given by position, wrong arity
+        args, kwargs = _bind_args(opdef, args, kwargs)
+    if kwargs:
+        kwargs = opdef.check_kwargs(kwargs)
+    if opdef.required and any(k not in kwargs for k in opdef.required):
+        missing = [k for k in opdef.required if k not in kwargs]
+        raise OpError(f"'{opdef.name}' needs kwarg{'s' * (len(missing) > 1)} {', '.join(missing)}")
+    if opdef.defaults:  # filled once: the forward, the shape rule and the node all see every kwarg
+        kwargs = opdef.complete_kwargs(kwargs)
+    arrays = [a.data if type(a) is Tensor else
+              a if type(a) in _NUMBERS or isinstance(a, np.ndarray) else as_array(a) for a in args]
+    for i in opdef.int_args:
+        if i < len(arrays):
+            arrays[i] = _as_indices(opdef, i, arrays[i])
+
+    limit = _limits.max_elements
+    if opdef.shape is not None and (opdef.check_shape or limit is not None and _size_bound(arrays) > limit):
+        _check_shape(opdef, arrays, kwargs, limit)
+    try:
+        out = opdef.forward(*arrays, **kwargs) if kwargs else opdef.forward(*arrays)
+    except EngineError:
+        raise
+    except (ValueError, IndexError, TypeError) as e:
+        raise _explain(opdef, arrays, e) from None
+    return _result(opdef, args, arrays, out, kwargs)
+
+
+_NUMBERS = (int, float, bool)
+_SCALARS = (int, float)
+_NO_KWARGS: dict = {}
+
+
+def _apply_short(opdef: OpDef, args: tuple) -> Tensor | None:
+    """The common case, f(tensor) or f(tensor, tensor or number) with no kwargs and no limit, without
+    the general path's argument checks; None when the general path must decide (errors above all)."""
+    if len(args) == 1:
+        a = args[0]
+        if type(a) is not Tensor:
+            return None
+        values: tuple = (a.data,)
+    elif len(args) == 2:
+        a, b = args
+        if type(a) is Tensor:
+            if type(b) is Tensor:
+                values = (a.data, b.data)
+            elif type(b) in _SCALARS:
+                values = (a.data, b)
+            else:
+                return None
+        elif type(b) is Tensor and type(a) in _SCALARS:
+            values = (a, b.data)
+        else:
+            return None
+    else:
+        return None
+    try:
+        out = opdef.forward(*values)
+    except Exception:
+        return None  # the general path runs it again and explains the error
+    return _result(opdef, args, values, out, _NO_KWARGS)
+
+
+def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
+    """The op's result from its forward's output, for both paths: the dtype torch would give it and,
+    when an input requires grad, its node. `values` are the args as the forward read them."""
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # a full reduction gives a numpy scalar
+    dtype = out.dtype
+    if dtype is not DEFAULT_FLOAT and dtype == np.float64 and kwargs.get("dtype") is None \
+            and not _keeps_float64(values):
+        out = out.astype(DEFAULT_FLOAT)  # numpy promotes int64 with float32 to float64; torch does not
+        dtype = DEFAULT_FLOAT
+    if opdef.vjp is None or dtype.kind != "f" or not _grad_mode.grad_enabled:
+        return Tensor._make(out, None)
+    # where each input's gradient goes (its node, itself as a leaf that requires grad, or nowhere), and
+    # what the node keeps of it; unrolled for one and two inputs, the hot path of small-tensor code
+    saves_inputs = opdef.saves_inputs
+    if len(args) == 1:
+        a = args[0]
+        na = (a.grad_fn or (a if a.requires_grad else None)) if type(a) is Tensor else None
+        if na is None:
+            return Tensor._make(out, None)
+        nxt: tuple = (na,)
+        x = values[0]
+        inputs: tuple = (a,) if saves_inputs else (Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x),)
+    elif len(args) == 2:
+        a, b = args
+        na = (a.grad_fn or (a if a.requires_grad else None)) if type(a) is Tensor else None
+        nb = (b.grad_fn or (b if b.requires_grad else None)) if type(b) is Tensor else None
+        if na is None and nb is None:
+            return Tensor._make(out, None)
+        nxt = (na, nb)
+        x, y = values
+        if saves_inputs:
+            inputs = (a if type(a) is Tensor else x, b if type(b) is Tensor else y)
+        else:
+            inputs = (Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x),
+                      Meta(y.shape, y.dtype) if type(y) is np.ndarray else meta_of(y))
+    else:
+        nxt = tuple([(a.grad_fn or (a if a.requires_grad else None)) if type(a) is Tensor else None for a in args])
+        if all(n is None for n in nxt):
+            return Tensor._make(out, None)
+        if saves_inputs:  # Tensors as they are (create_graph differentiates through them), the rest as read
+            inputs = tuple([a if type(a) is Tensor else x for a, x in zip(args, values)])
+        else:
+            inputs = tuple([Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x) for x in values])
+    if opdef.defaults:
+        kwargs = opdef.complete_kwargs(kwargs)
+    return Tensor._make(out, Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None))
+
+
+def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Check the positional arguments; numpy style, extra ones fill the kwargs in order (sum(x, 0))."""
+    if opdef.arity is not None and len(args) > opdef.arity and len(args) <= opdef.arity + len(opdef.kwargs):
+        extra = dict(zip(opdef.kwargs, args[opdef.arity:]))
+        dup = set(extra) & set(kwargs)
+        if dup:
+            raise OpError(f"'{opdef.name}' got kwarg '{dup.pop()}' both by position and by name")
+        kwargs = {**kwargs, **extra}
+        args = args[:opdef.arity]
+    if opdef.arity is not None and len(args) != opdef.arity:
+        raise OpError(f"'{opdef.name}' takes {opdef.arity} argument{'s' * (opdef.arity != 1)} "
+                      f"({', '.join(opdef.args)}), got {len(args)}")
+    if opdef.variadic and not args:
+        raise OpError(f"'{opdef.name}' takes at least one tensor")
+    return args, kwargs
+
+
+def _keeps_float64(arrays) -> bool:
+    """torch's promotion: a float64 result needs a float64 tensor input, one with dimensions unless all
+    float inputs are 0-d; integers and python numbers alone give the default float32."""
+    floats = [a for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"]
+    ranked = [a for a in floats if a.ndim] or floats
+    return any(a.dtype == np.float64 for a in ranked)
+
+
+def _as_indices(opdef: OpDef, i: int, a):
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64, copy=False)
+    if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        return a.astype(np.int64)  # as in kwargs, integral floats are accepted as indices
+    raise DTypeError(f"'{opdef.name}' argument '{opdef.args[i]}' must hold integers, got {a.dtype}")
+
+
+def _shapes(arrays) -> list[tuple[int, ...]]:
+    return [np.shape(a) for a in arrays]
+
+
+def _size_bound(values) -> int:
+    """An upper bound of the result's size for ops whose shape rule is not forced (check_shape): a
+    broadcast, matmul, outer, take or where result never holds more elements than the product of its
+    inputs' sizes, so below the limit the exact shape rule need not run."""
+    n = 1
+    for v in values:
+        data = v.data if type(v) is Tensor else v
+        if type(data) is np.ndarray:
+            n *= data.size
+    return n
+
+
+def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
+    """Refuse a result over the limit from shapes alone, before any memory is taken."""
+    shapes = _shapes(arrays)
+    try:
+        out_shape = opdef.shape(*shapes, **kwargs)
+    except ValueError as e:
+        raise ShapeError(str(e)) from None
+    n = math.prod(out_shape)
+    if limit is not None and n > limit:
+        raise LimitError(f"'{opdef.name}' would make a tensor of shape {tuple(out_shape)} ({n} elements), "
+                         f"over the limit of {limit} elements per tensor")
+
+
+def _explain(opdef: OpDef, arrays, e: Exception) -> EngineError:
+    shapes = _shapes(arrays)
+    if opdef.shape is not None:
+        try:
+            opdef.shape(*shapes)
+        except ValueError as se:
+            return ShapeError(str(se))
+    desc = " and ".join(str(tuple(s)) for s in shapes)
+    return ShapeError(f"'{opdef.name}' cannot take shapes {desc}: {e}")
+
+
+# ---------------------------------------------------------------------------- the function of an op
+
+def _function(opdef: OpDef):
+    """The engine function of an op: engine.add(a, b), engine.concat([a, b], axis=0)."""
+    if opdef.variadic:
+        def fn(*tensors, **kwargs):
+            if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+                tensors = tuple(tensors[0])  # numpy style: concat([a, b], axis=0)
+            return apply(opdef, tensors, kwargs)
+    else:
+        def fn(*args, **kwargs):
+            return apply(opdef, args, kwargs)
+    fn.__name__ = fn.__qualname__ = opdef.name
+    fn.__doc__ = opdef.doc
+    return fn
+
+
+def _set_function(opdef: OpDef) -> None:
+    opdef.function = _function(opdef)
+
+
+on_register(_set_function)

@@ -1,0 +1,142 @@
+"""Graph state, the bottom layer of the engine: nodes, grad mode and the journal of graph mutations.
+
+Nothing here knows about tensors or ops: a Node holds its op and inputs as plain references, so
+every other engine module can import this one and none of them is imported back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+# ---------------------------------------------------------------------------- grad mode
+
+class _State(threading.local):
+    """Per-thread grad mode and journal; class attributes are every thread's defaults (a plain
+    attribute read, far cheaper than getattr with a default on the hot path)."""
+
+    grad_enabled = True
+    journal = None
+
+
+_local = _State()
+
+
+def is_grad_enabled() -> bool:
+    return _local.grad_enabled
+
+
+@contextlib.contextmanager
+def set_grad_enabled(enabled: bool) -> Iterator[None]:
+    previous = is_grad_enabled()
+    _local.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        _local.grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: ops inside record no graph (torch.no_grad)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    return set_grad_enabled(True)
+
+
+# ---------------------------------------------------------------------------- journal
+
+class Journal:
+    """Undo log of graph mutations (grads set, buffers freed), for all-or-nothing programs."""
+
+    def __init__(self) -> None:
+        self.undo: list[tuple[Any, str, Any]] = []
+
+    def rollback(self) -> None:
+        for obj, attr, old in reversed(self.undo):
+            setattr(obj, attr, old)
+        self.undo.clear()
+
+
+def current_journal() -> Journal | None:
+    return _local.journal
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[Journal]:
+    """Record every grad and buffer change made inside; roll them all back if the block raises."""
+    outer = current_journal()
+    journal = Journal()
+    _local.journal = journal
+    try:
+        yield journal
+    except BaseException:
+        journal.rollback()
+        raise
+    finally:
+        _local.journal = outer
+    if outer is not None:  # nested: the outer transaction may still need to undo these
+        outer.undo.extend(journal.undo)
+
+
+def set_attr(obj: Any, attr: str, value: Any) -> None:
+    """The one way the engine mutates graph state that outlives an op."""
+    journal = current_journal()
+    if journal is not None:
+        journal.undo.append((obj, attr, getattr(obj, attr)))
+    setattr(obj, attr, value)
+
+
+# ---------------------------------------------------------------------------- nodes
+
+class Meta:
+    """Shape and dtype of an input whose data a node did not save."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+class Node:
+    """One recorded op: what backward needs to send a gradient to each input.
+
+    `next[i]` is where input i's gradient goes: another Node, a leaf Tensor that
+    requires grad, or None. `inputs` are the saved inputs (or their Meta when the
+    vjp needs only shapes; None once freed, unless a grad_fn name rule still needs their shapes);
+    `out` is the saved output data when the vjp needs it. `kwargs` are complete: every kwarg of
+    the op, defaults included, so vjp rules and grad_fn names never repeat the forward's defaults.
+    """
+
+    __slots__ = ("op", "kwargs", "next", "inputs", "out", "freed", "retained", "__weakref__")
+
+    def __init__(self, op, kwargs, next, inputs, out):
+        self.op = op
+        self.kwargs = kwargs
+        self.next = next
+        self.inputs = inputs
+        self.out = out
+        self.freed = False
+        self.retained = None  # the Tensor whose grad is kept (retain_grad), if any
+
+    @property
+    def name(self) -> str:
+        rule = self.op.grad_fn_rule
+        return self.op.grad_fn if rule is None else rule(self.kwargs, self.inputs)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"

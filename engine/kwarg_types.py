@@ -1,0 +1,122 @@
+"""Kwarg types: how an op's kwargs are written in the catalog and how given values are checked.
+
+An op's forward annotates each keyword-only parameter with one of these (`axis: Axes = None`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .tensor import DTYPES
+
+
+class KwargType:
+    """A kwarg's type: how it is written in the catalog and how a value is checked."""
+
+    def __init__(self, name: str, check: Callable[[Any], Any]):
+        self.name = name
+        self._check = check
+
+    def check(self, value: Any) -> Any:
+        return self._check(value)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _int(v):
+    # program documents often cannot tell 2 from 2.0 (JavaScript writes both as 2): integral floats are integers
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError("must be an integer")
+    return int(v)
+
+
+def _opt(check):
+    return lambda v: None if v is None else check(v)
+
+
+def _ints(v):
+    if isinstance(v, np.ndarray) and v.ndim == 1:
+        v = v.tolist()
+    if not isinstance(v, (list, tuple)):
+        raise ValueError("must be a list of integers")
+    return tuple(_int(x) for x in v)
+
+
+def _axes(v):
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    return _int(v) if not isinstance(v, (list, tuple)) else _ints(v)
+
+
+def _shape(v):
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    shape = _ints(v) if isinstance(v, (list, tuple)) else (_int(v),)
+    if sum(1 for s in shape if s == -1) > 1 or any(s < -1 for s in shape):
+        raise ValueError("must be non-negative sizes (at most one -1)")
+    return shape
+
+
+def _number(v):
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError("must be a number")
+    return float(v)
+
+
+def _bool(v):
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError("must be true or false")
+    return bool(v)
+
+
+def _dtype(v):
+    if v not in DTYPES:
+        raise ValueError(f"must be one of {', '.join(DTYPES)}")
+    return v
+
+
+def _key(v):
+    """An index key: a list of int, null (new axis), "..." or a slice string "start:stop:step"."""
+    items = v if isinstance(v, (list, tuple)) else [v]
+    key = []
+    for item in items:
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            key.append(item)
+        elif item == "...":
+            key.append(Ellipsis)
+        elif isinstance(item, str):
+            parts = item.split(":")
+            if len(parts) not in (2, 3):
+                raise ValueError(f"slice {item!r} must look like 'start:stop' or 'start:stop:step'")
+            try:
+                bounds = [int(p) if p.strip() else None for p in parts]
+            except ValueError:
+                raise ValueError(f"slice {item!r} must hold integers") from None
+            if len(bounds) == 3 and bounds[2] == 0:
+                raise ValueError("slice step cannot be zero")
+            key.append(slice(*bounds))
+        else:
+            key.append(_int(item))
+    if sum(1 for k in key if k is Ellipsis) > 1:
+        raise ValueError("an index can only have a single ellipsis ('...')")
+    return tuple(key)
+
+
+Int = KwargType("int", _int)
+OptInt = KwargType("int | null", _opt(_int))
+Axes = KwargType("int | int[] | null", _opt(_axes))
+Ints = KwargType("int[] | null", _opt(_ints))
+Shape = KwargType("int[]", _shape)
+Number = KwargType("number", _number)
+OptNumber = KwargType("number | null", _opt(_number))
+Bool = KwargType("bool", _bool)
+DType = KwargType("dtype", _dtype)
+Key = KwargType("index key", _key)
