@@ -2,8 +2,9 @@
 
 Vjp rules take (F, g, ans, *inputs, **kwargs) and are written with F's ops, so
 the same line differentiates on ndarrays or, under create_graph, on Tensors.
-Gradients come back at the broadcast shape; `autograd.reduce_grad` sums them to
-each input's shape in one place.
+Their kwargs come complete (defaults filled in when the node is recorded), so a rule
+names the kwargs it reads and takes the rest as `**_`. Gradients come back at the
+broadcast shape; `autograd.reduce_grad` sums them to each input's shape in one place.
 """
 
 import builtins
@@ -313,7 +314,7 @@ def _clip_mask(F, a, min, max):
     return inside
 
 
-@op(vjp=(lambda F, g, ans, a, min=None, max=None:
+@op(vjp=(lambda F, g, ans, a, min, max:
          g if min is None and max is None else F.where(_clip_mask(F, a, min, max), g, 0.0),),
     saves="inputs", grad_fn="ClampBackward1")
 def clip(a, *, min: OptNumber = None, max: OptNumber = None):
@@ -418,14 +419,14 @@ def logical_not(a):
 # ---------------------------------------------------------------------------- reductions
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False: _expand(F, g, a.shape, axis),),
+@op(vjp=(lambda F, g, ans, a, axis, **_: _expand(F, g, a.shape, axis),),
     grad_fn=_over_axes("SumBackward0", "SumBackward1"))
 def sum(a, *, axis: Axes = None, keepdims: Bool = False):
     """Sum over axis (all axes when null)."""
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False:
+@op(vjp=(lambda F, g, ans, a, axis, **_:
          _expand(F, g, a.shape, axis) * (1.0 / builtins.max(_count(a.shape, axis), 1)),),
     grad_fn=_over_axes("MeanBackward0", "MeanBackward1"))
 def mean(a, *, axis: Axes = None, keepdims: Bool = False):
@@ -437,7 +438,7 @@ def mean(a, *, axis: Axes = None, keepdims: Bool = False):
     return np.true_divide(np.add.reduce(a, axis=axis, keepdims=keepdims), _count(a.shape, axis))
 
 
-def _prod_grad(F, g, ans, a, axis=None, keepdims=False):
+def _prod_grad(F, g, ans, a, axis, **_):
     # ans / a, exact with zeros: a slice's only zero gets the product of the others, a slice with two or
     # more gives 0. Keeping ans / a (which is 0) at the non-zeros makes the second derivative right too.
     zero = F.eq(a, 0)
@@ -454,7 +455,7 @@ def prod(a, *, axis: Axes = None, keepdims: Bool = False):
     return np.prod(a, axis=axis, keepdims=keepdims)
 
 
-def _extreme_grad(F, g, ans, a, axis=None, keepdims=False):
+def _extreme_grad(F, g, ans, a, axis, **_):
     # the gradient is shared evenly among the elements equal to the extreme, as torch.amax does
     hit = F.eq(a, _expand(F, ans, a.shape, axis))
     count = F.broadcast_to(F.sum(hit, axis=axis, keepdims=True), shape=a.shape)
@@ -477,7 +478,7 @@ def _centered(F, a, axis):
     return a - F.mean(a, axis=axis, keepdims=True)
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False, ddof=0:
+@op(vjp=(lambda F, g, ans, a, axis, ddof, **_:
          _expand(F, g, a.shape, axis) * _centered(F, a, axis) * (2.0 / (_count(a.shape, axis) - ddof)),),
     saves="inputs")
 def var(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
@@ -485,7 +486,7 @@ def var(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
     return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False, ddof=0:
+@op(vjp=(lambda F, g, ans, a, axis, ddof, **_:
          _expand(F, g / (ans * (_count(a.shape, axis) - ddof)), a.shape, axis) * _centered(F, a, axis),),
     saves="inputs output")
 def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
@@ -493,7 +494,7 @@ def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
     return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False:
+@op(vjp=(lambda F, g, ans, a, axis, **_:
          _expand(F, F.where(F.eq(ans, 0), 0.0, g / F.where(F.eq(ans, 0), 1.0, ans)), a.shape, axis) * a,),
     saves="inputs output", grad_fn="LinalgVectorNormBackward0")
 def norm(a, *, axis: Axes = None, keepdims: Bool = False):
@@ -501,7 +502,7 @@ def norm(a, *, axis: Axes = None, keepdims: Bool = False):
     return np.sqrt(np.sum(np.square(a), axis=axis, keepdims=keepdims))
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None, keepdims=False:
+@op(vjp=(lambda F, g, ans, a, axis, **_:
          _expand(F, g, a.shape, axis) * F.exp(a - _expand(F, ans, a.shape, axis)),), saves="inputs output")
 def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
     """log(sum(exp(a))) over axis, without overflow; fused, its gradient is softmax."""
@@ -571,7 +572,7 @@ def _inverse(axes, ndim):
     return inv
 
 
-@op(vjp=(lambda F, g, ans, a, axes=None: F.transpose(g, axes=_inverse(axes, a.ndim)),),
+@op(vjp=(lambda F, g, ans, a, axes: F.transpose(g, axes=_inverse(axes, a.ndim)),),
     grad_fn="PermuteBackward0")
 def transpose(a, *, axes: Ints = None):
     """Permute axes (reverse them when null), as numpy.transpose."""
@@ -581,7 +582,7 @@ def transpose(a, *, axes: Ints = None):
 # ---------------------------------------------------------------------------- shape
 
 
-@op(vjp=(lambda F, g, ans, a, shape: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
 def reshape(a, *, shape: Shape):
     """Give a new shape with the same number of elements (one size may be -1)."""
     return np.reshape(a, shape)
@@ -598,13 +599,13 @@ def _squeeze_name(kwargs, inputs):
     return "SqueezeBackward0" if axis is None else "SqueezeBackward2" if isinstance(axis, tuple) else "SqueezeBackward1"
 
 
-@op(vjp=(lambda F, g, ans, a, axis=None: F.reshape(g, shape=a.shape),), grad_fn=_squeeze_name)
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn=_squeeze_name)
 def squeeze(a, *, axis: Axes = None):
     """Remove axes of size 1 (all of them when null)."""
     return np.squeeze(a, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, axis: F.reshape(g, shape=a.shape),))
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),))
 def unsqueeze(a, *, axis: Int):
     """Insert an axis of size 1 at position axis."""
     return np.expand_dims(a, axis)
@@ -617,7 +618,7 @@ def _broadcast_to_shape(a, shape, **_):
     return shape
 
 
-@op(vjp=(lambda F, g, ans, a, shape: g,), shape=_broadcast_to_shape, check_shape=True,
+@op(vjp=(lambda F, g, ans, a, **_: g,), shape=_broadcast_to_shape, check_shape=True,
     grad_fn="ExpandBackward0")
 def broadcast_to(a, *, shape: Shape):
     """Repeat size-1 axes to reach shape (numpy's broadcasting rules)."""
@@ -633,14 +634,14 @@ def _sum_to_shape(a, shape, **_):
     return shape
 
 
-@op(vjp=(lambda F, g, ans, a, shape: F.broadcast_to(g, shape=a.shape),), shape=_sum_to_shape,
+@op(vjp=(lambda F, g, ans, a, **_: F.broadcast_to(g, shape=a.shape),), shape=_sum_to_shape,
     check_shape=True, grad_fn="SumBackward1")
 def sum_to(a, *, shape: Shape):
     """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
     return sum_to_shape(np.asarray(a), tuple(shape))
 
 
-@op(vjp=(lambda F, g, ans, a, dtype: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0")
+@op(vjp=(lambda F, g, ans, a, **_: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0")
 def astype(a, *, dtype: DType):
     """Convert to dtype (float32, float64, int64, bool); gradients flow between float dtypes."""
     return np.asarray(a).astype(dtype_of(dtype))
@@ -660,7 +661,7 @@ def _concat_shape(*shapes, axis=0):
     return first[:ax] + (builtins.sum(s[ax] for s in shapes),) + first[ax + 1:]
 
 
-def _concat_grad(F, g, ans, *arrays, axis=0):
+def _concat_grad(F, g, ans, *arrays, axis):
     ax = axis % g.ndim
     grads, start = [], 0
     for x in arrays:
@@ -687,7 +688,7 @@ def _stack_shape(*shapes, axis=0):
     return first[:ax] + (len(shapes),) + first[ax:]
 
 
-def _stack_grad(F, g, ans, *arrays, axis=0):
+def _stack_grad(F, g, ans, *arrays, axis):
     ax = axis % len(g.shape)
     return tuple(F.index(g, key=(slice(None),) * ax + (i,)) for i in range(len(arrays)))
 
@@ -720,7 +721,7 @@ def _show_key(key):
     return "[" + ", ".join(one(k) for k in key) + "]"
 
 
-@op(vjp=(lambda F, g, ans, gout, shape, key: F.index(g, key=key),), method=False, public=False,
+@op(vjp=(lambda F, g, ans, gout, key, **_: F.index(g, key=key),), method=False, public=False,
     grad_fn="IndexBackwardBackward0")
 def index_backward(g, *, shape: Shape, key: Key):
     """Scatter g into zeros of shape at key (the gradient of index)."""
@@ -745,7 +746,7 @@ def _check_bounds(a, indices, axis):
         raise ShapeError(f"index {bad} is out of bounds for {where} with size {n}")
 
 
-@op(vjp=(lambda F, g, ans, a, indices, axis=None: F.take_backward(g, indices, shape=a.shape, axis=axis), None),
+@op(vjp=(lambda F, g, ans, a, indices, axis: F.take_backward(g, indices, shape=a.shape, axis=axis), None),
     saves="inputs", shape=_take_shape, int_args=(1,), grad_fn=_over_axes("TakeBackward0", "IndexSelectBackward0"))
 def take(a, indices, *, axis: OptInt = None):
     """Gather a's elements at integer indices along axis (of the flattened tensor when null), as numpy.take."""
@@ -753,7 +754,7 @@ def take(a, indices, *, axis: OptInt = None):
     return np.take(a, indices, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, gout, indices, shape, axis=None: F.take(g, indices, axis=axis), None),
+@op(vjp=(lambda F, g, ans, gout, indices, axis, **_: F.take(g, indices, axis=axis), None),
     saves="inputs", method=False, public=False, int_args=(1,))
 def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
     """Scatter-add g into zeros of shape at indices (the gradient of take)."""
@@ -769,7 +770,7 @@ def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
 # ---------------------------------------------------------------------------- nn
 
 
-@op(vjp=(lambda F, g, ans, a, axis=-1: ans * (g - F.sum(g * ans, axis=axis, keepdims=True)),),
+@op(vjp=(lambda F, g, ans, a, axis: ans * (g - F.sum(g * ans, axis=axis, keepdims=True)),),
     saves="output")
 def softmax(a, *, axis: Int = -1):
     """exp(a) / sum(exp(a)) along axis, without overflow; fused forward and vjp."""
@@ -778,7 +779,7 @@ def softmax(a, *, axis: Int = -1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-@op(vjp=(lambda F, g, ans, a, axis=-1: g - F.exp(ans) * F.sum(g, axis=axis, keepdims=True),),
+@op(vjp=(lambda F, g, ans, a, axis: g - F.exp(ans) * F.sum(g, axis=axis, keepdims=True),),
     saves="output")
 def log_softmax(a, *, axis: Int = -1):
     """a - logsumexp(a) along axis, without overflow; fused forward and vjp."""
