@@ -58,7 +58,8 @@ class OpDef:
         self.method = method
         self.public = public
         self.doc = inspect.cleandoc(forward.__doc__ or "")
-        params = inspect.signature(forward).parameters.values()
+        # eval_str: an op module may use `from __future__ import annotations`, where annotations are strings
+        params = inspect.signature(forward, eval_str=True).parameters.values()
         self.args = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         self.arity = None if self.variadic else len(self.args)
