@@ -91,31 +91,31 @@ _NO_KWARGS: dict = {}
 def _apply_short(opdef: OpDef, args: tuple) -> Tensor | None:
     """The common case, f(tensor) or f(tensor, tensor or number) with no kwargs and no limit, without
     the general path's argument checks; None when the general path must decide (errors above all)."""
-    if len(args) == 1:
-        a = args[0]
-        if type(a) is not Tensor:
-            return None
-        values: tuple = (a.data,)
-    elif len(args) == 2:
-        a, b = args
-        if type(a) is Tensor:
-            if type(b) is Tensor:
-                values = (a.data, b.data)
-            elif type(b) in _SCALARS:
-                values = (a.data, b)
+    try:  # an error returns None: the general path runs the op again and explains it
+        if len(args) == 1:
+            a = args[0]
+            if type(a) is not Tensor:
+                return None
+            x = a.data
+            return _result(opdef, args, (x,), opdef.forward(x), _NO_KWARGS)
+        if len(args) == 2:
+            a, b = args
+            if type(a) is Tensor:
+                x = a.data
+                if type(b) is Tensor:
+                    y = b.data
+                elif type(b) in _SCALARS:
+                    y = b
+                else:
+                    return None
+            elif type(b) is Tensor and type(a) in _SCALARS:
+                x, y = a, b.data
             else:
                 return None
-        elif type(b) is Tensor and type(a) in _SCALARS:
-            values = (a, b.data)
-        else:
-            return None
-    else:
-        return None
-    try:
-        out = opdef.forward(*values)
+            return _result(opdef, args, (x, y), opdef.forward(x, y), _NO_KWARGS)
     except Exception:
-        return None  # the general path runs it again and explains the error
-    return _result(opdef, args, values, out, _NO_KWARGS)
+        return None
+    return None
 
 
 def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
