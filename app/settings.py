@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +29,21 @@ class Settings(BaseSettings):
     SESSION_TTL_SECONDS: float = Field(1_800, gt=0, description="a session expires after this many idle "
                                                                 "seconds")
     SESSION_STORE: str = Field("memory", description=f"where sessions live: {', '.join(SESSION_STORES)}")
+    REDIS_URL: str = Field("redis://127.0.0.1:6379/0", description="the Redis server of the redis session store "
+                                                                  "(redis://, rediss:// or unix://)")
+    API_KEYS: str = Field("", description="comma-separated name:sha256hex lines of the accepted API keys; with "
+                                         "any key set, every /v1 request needs one")
+    API_KEYS_FILE: str = Field("", description="a file of name:sha256hex lines (# starts a comment), read at "
+                                              "start, in addition to API_KEYS")
+    RATE_LIMIT: str = Field("", description="requests allowed per key (per client address without keys), such "
+                                           "as 50/second;1000/minute; empty for no limit")
+    MAX_SESSIONS_PER_KEY: int = Field(0, ge=0, description="most live sessions one API key may hold; 0 for no "
+                                                           "limit beyond MAX_SESSIONS")
+    CORS_ORIGINS: str = Field("", description="comma-separated origins that browsers may call from, or *; "
+                                             "empty for none")
+    LOG_FORMAT: Literal["text", "json"] = Field("text", description="stderr log lines as text or json")
+    LOG_LEVEL: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe level "
+                                                                                        "logged")
 
     @field_validator("SESSION_STORE")
     @classmethod
@@ -33,6 +51,24 @@ class Settings(BaseSettings):
         if v not in SESSION_STORES:
             raise ValueError(f"session store {v!r} is not supported; supported: {', '.join(SESSION_STORES)}")
         return v
+
+    @field_validator("LOG_FORMAT", "LOG_LEVEL", mode="before")
+    @classmethod
+    def _lowercase(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
+
+    @field_validator("RATE_LIMIT")
+    @classmethod
+    def _rate_limit(cls, v: str) -> str:
+        if v.strip():
+            try:
+                parse_many(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not a rate limit such as 50/second;1000/minute") from None
+        return v.strip()
+
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.CORS_ORIGINS.split(",") if o.strip()]
 
 
 def env_var(field: str) -> str:
