@@ -34,6 +34,7 @@ class Session:
     namespace: Namespace
     created_at: float
     expires_at: float
+    owner: str | None = None  # the name of the API key that made it; None when keys are off
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def describe(self) -> dict[str, str]:
@@ -41,13 +42,18 @@ class Session:
 
 
 class SessionStore(Protocol):
-    """Where sessions live. Every method raises a 503 Problem when the store cannot be reached."""
+    """Where sessions live. Every method raises a 503 Problem when the store cannot be reached.
 
-    def create(self, namespace: Namespace) -> Session: ...
+    A session of another owner is answered exactly as an unknown one (404), and left untouched.
+    """
 
-    def get(self, session_id: str) -> Session: ...  # 404 Problem when unknown or expired
+    def create(self, namespace: Namespace, owner: str | None = None) -> Session: ...
 
-    def delete(self, session_id: str) -> None: ...  # 404 Problem when unknown or expired
+    def get(self, session_id: str, owner: str | None = None) -> Session: ...  # 404 when unknown or expired
+
+    def delete(self, session_id: str, owner: str | None = None) -> None: ...  # 404 when unknown or expired
+
+    def count_owned(self, owner: str | None) -> int: ...
 
     def touch(self, session: Session) -> None: ...
 
@@ -72,7 +78,7 @@ class MemoryStore:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def create(self, namespace: Namespace) -> Session:
+    def create(self, namespace: Namespace, owner: str | None = None) -> Session:
         now = self.clock()
         with self._lock:
             if len(self._sessions) >= self.max_sessions:
@@ -81,11 +87,11 @@ class MemoryStore:
                 raise Problem(413, "limit-exceeded",
                               f"the server holds {len(self._sessions)} sessions, its limit "
                               f"(GRADSERVE_MAX_SESSIONS); delete a session or wait for idle ones to expire")
-            session = Session(secrets.token_urlsafe(24), namespace, now, now + self.ttl)
+            session = Session(secrets.token_urlsafe(24), namespace, now, now + self.ttl, owner)
             self._sessions[session.id] = session
         return session
 
-    def get(self, session_id: str) -> Session:
+    def get(self, session_id: str, owner: str | None = None) -> Session:
         now = self.clock()
         with self._lock:
             session = self._sessions.get(session_id)
@@ -93,11 +99,13 @@ class MemoryStore:
                 if session is not None:
                     del self._sessions[session_id]
                 raise session_not_found(session_id)
+            if session.owner != owner:
+                raise session_not_found(session_id)
             session.expires_at = now + self.ttl
             return session
 
-    def delete(self, session_id: str) -> None:
-        self.get(session_id)
+    def delete(self, session_id: str, owner: str | None = None) -> None:
+        self.get(session_id, owner)
         with self._lock:
             self._sessions.pop(session_id, None)
 
@@ -107,6 +115,11 @@ class MemoryStore:
     def count(self) -> int:
         with self._lock:
             return len(self._sessions)
+
+    def count_owned(self, owner: str | None) -> int:
+        now = self.clock()
+        with self._lock:
+            return sum(1 for s in self._sessions.values() if s.owner == owner and not _expired(s, now))
 
     def sweep(self) -> int:
         with self._lock:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from engine.errors import UnknownNameError
 from engine.program import Namespace
 
-from ..deps import LimitsDep, SessionDep, StoreDep
+from ..deps import CreatorDep, KeyNameDep, LimitsDep, SessionDep, StoreDep
 from ..errors import Problem, problems
 from ..examples import BACKWARD_EXAMPLES, GRAD_EXAMPLES, RUN_EXAMPLES, SESSION_EXAMPLES
 from ..graphviz import render_svg
@@ -36,7 +36,7 @@ EncodingQuery = Annotated[Encoding, Query(description="json: nested lists; base6
 
 @router.post("", operation_id="create_session", status_code=201, response_model=Session,
              responses=problems(400, 409, 413, 415, 422, 503), summary="Create a session")
-async def create_session(store: StoreDep, limits: LimitsDep,
+async def create_session(store: StoreDep, limits: LimitsDep, owner: CreatorDep,
                          program: Annotated[Program | None, Body(openapi_examples=SESSION_EXAMPLES)] = None,
                          ) -> Response:
     """Create a session, optionally running a first program in it (if that fails, no session is made)."""
@@ -47,7 +47,7 @@ async def create_session(store: StoreDep, limits: LimitsDep,
         if program is not None:
             variables = namespace.run(decode_program(program, limits.max_tensor_elements), limits)
             encoding = program.encoding
-        session = store.create(namespace)
+        session = store.create(namespace, owner=owner)
         body = {**session.describe(), "variables": encode_variables(variables, encoding)}
         return JSONBytes(render(body), status_code=201, headers={"Location": f"/v1/sessions/{session.id}"})
 
@@ -70,8 +70,8 @@ async def get_session(session: SessionDep, store: StoreDep,
 
 @router.delete("/{session_id}", operation_id="delete_session", status_code=204,
                responses=problems(404, 422, 503), summary="Delete a session")
-async def delete_session(session_id: str, store: StoreDep) -> Response:
-    store.delete(session_id)
+async def delete_session(session_id: str, store: StoreDep, key_name: KeyNameDep) -> Response:
+    store.delete(session_id, owner=key_name)
     return Response(status_code=204)
 
 
