@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import orjson
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,6 +37,9 @@ TITLES = {
     "limit-exceeded": "Limit exceeded",
     "svg-unavailable": "SVG rendering unavailable",
     "store-unavailable": "Session store unavailable",
+    "unauthorized": "Unauthorized",
+    "rate-limited": "Too many requests",
+    "quota-exceeded": "Quota exceeded",
     "internal-error": "Internal server error",
     "http-error": "HTTP error",
 }
@@ -68,6 +72,8 @@ def problem_response(status: int, kind: str, title: str, detail: str, headers: d
                      **extra: Any) -> Response:
     body = {"type": problem_type(kind), "title": title, "status": status, "detail": detail}
     body.update((k, v) for k, v in extra.items() if v is not None)
+    if (request_id := correlation_id.get()) is not None:
+        body["request_id"] = request_id
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -124,9 +130,13 @@ async def _on_memory_error(request: Request, exc: MemoryError) -> Response:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # the route's template, not the path: a path may hold a session id
+    log.exception("unexpected error on %s %s", request.method, getattr(request.scope.get("route"), "path", "?"))
+    # this answer is sent from outside the middlewares, so it carries its request id itself
+    request_id = correlation_id.get()
     return problem_response(500, "internal-error", TITLES["internal-error"],
-                            "the server failed to handle this request; the error has been logged")
+                            "the server failed to handle this request; the error has been logged",
+                            headers={"X-Request-ID": request_id} if request_id else None)
 
 
 def install_handlers(app: FastAPI) -> None:

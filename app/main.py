@@ -11,9 +11,13 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.cors import CORSMiddleware
 
+from . import docs
+from .access import AccessMiddleware, declare_access, load_keys, rate_limit_of
 from .deps import limits_of
 from .errors import install_handlers
+from .logs import REQUEST_ID, AccessLogMiddleware, quiet_uvicorn_access_log, request_id_middleware
 from .metrics import Metrics, MetricsMiddleware
 from .routes import api_router
 from .schemas import TENSOR_COMPONENTS
@@ -57,13 +61,25 @@ def create_app(settings: Settings | None = None, store: SessionStore | None = No
             sweeper.cancel()
 
     app = FastAPI(title="gradserve", version=VERSION, description=DESCRIPTION, lifespan=lifespan,
-                  separate_input_output_schemas=False)
+                  separate_input_output_schemas=False, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.limits = limits_of(settings)
     app.state.store = store
     app.state.metrics = Metrics()
     app.include_router(api_router)
+    app.include_router(docs.router)
+    # Outermost last: a request gets its id, then is timed for the log and the metrics, then CORS answers
+    # preflights, then its key and rate limit are checked before its body is read.
+    app.add_middleware(AccessMiddleware, keys=load_keys(settings), rate_limit=rate_limit_of(settings))
+    if origins := settings.cors_origins():
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID],
+                           expose_headers=[REQUEST_ID, "Retry-After", "Location", "WWW-Authenticate"],
+                           max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(request_id_middleware)
+    quiet_uvicorn_access_log()
     install_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -81,6 +97,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     content = response.get("content", {})
                     if status[0] in "45" and "application/json" in content:
                         content["application/problem+json"] = content.pop("application/json")
+        declare_access(schema)
         app.openapi_schema = schema
     return app.openapi_schema
 

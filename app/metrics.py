@@ -6,10 +6,13 @@ and unknown URLs cannot blow up the number of series.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import defaultdict
+from typing import Any
 
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -57,6 +60,21 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
+def route_template(scope: Scope) -> str:
+    """The template of the route a request went to, also for /v1 requests answered before routing (401, 429)."""
+    template = getattr(scope.get("route"), "path", None)
+    if template is None and (app := scope.get("app")) is not None:
+        template = next((t for t, regex in _api_templates(app) if regex.match(scope["path"])), None)
+    return template or "(unmatched)"
+
+
+def _api_templates(app: Any) -> list[tuple[str, re.Pattern[str]]]:
+    """The path templates of the app's API (its OpenAPI paths), compiled once."""
+    if not hasattr(app.state, "api_templates"):
+        app.state.api_templates = [(t, compile_path(t)[0]) for t in app.openapi().get("paths", {})]
+    return app.state.api_templates
+
+
 class MetricsMiddleware:
     """Times every HTTP request and counts it under its route template and final status."""
 
@@ -80,6 +98,4 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "(unmatched)"
-            self.metrics.observe(scope["method"], template, status, time.perf_counter() - start)
+            self.metrics.observe(scope["method"], route_template(scope), status, time.perf_counter() - start)

@@ -312,3 +312,4 @@ class Problem(BaseModel):
     op_index: int | None = Field(None, description="the op that failed")
     name: str | None = Field(None, description="the variable or input concerned")
     errors: list[ProblemItem] | None = None
+    request_id: str | None = Field(None, description="the request's X-Request-ID, to quote when reporting it")
