@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
