@@ -27,6 +27,7 @@ class Problem:
         errors (list[ProblemItem] | None | Unset):
         name (None | str | Unset): the variable or input concerned
         op_index (int | None | Unset): the op that failed
+        request_id (None | str | Unset): the request's X-Request-ID, to quote when reporting it
     """
 
     detail: str
@@ -36,6 +37,7 @@ class Problem:
     errors: list[ProblemItem] | None | Unset = UNSET
     name: None | str | Unset = UNSET
     op_index: int | None | Unset = UNSET
+    request_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +73,12 @@ class Problem:
         else:
             op_index = self.op_index
 
+        request_id: None | str | Unset
+        if isinstance(self.request_id, Unset):
+            request_id = UNSET
+        else:
+            request_id = self.request_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -87,6 +95,8 @@ class Problem:
             field_dict["name"] = name
         if op_index is not UNSET:
             field_dict["op_index"] = op_index
+        if request_id is not UNSET:
+            field_dict["request_id"] = request_id
 
         return field_dict
 
@@ -143,6 +153,15 @@ class Problem:
 
         op_index = _parse_op_index(d.pop("op_index", UNSET))
 
+        def _parse_request_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        request_id = _parse_request_id(d.pop("request_id", UNSET))
+
         problem = cls(
             detail=detail,
             status=status,
@@ -151,6 +170,7 @@ class Problem:
             errors=errors,
             name=name,
             op_index=op_index,
+            request_id=request_id,
         )
 
         problem.additional_properties = d

@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.ops_response import OpsResponse
+from ...models.problem import Problem
 from ...types import Response
 
 
@@ -19,11 +20,21 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OpsResponse | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OpsResponse | Problem | None:
     if response.status_code == 200:
         response_200 = OpsResponse.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -31,7 +42,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[OpsResponse]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[OpsResponse | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -42,8 +55,8 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[OpsResponse]:
+    client: AuthenticatedClient,
+) -> Response[OpsResponse | Problem]:
     """List the ops a program can use
 
      Every op: its arguments, kwargs with types and defaults, whether it has a gradient, and its doc.
@@ -53,7 +66,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OpsResponse]
+        Response[OpsResponse | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -67,8 +80,8 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
-) -> OpsResponse | None:
+    client: AuthenticatedClient,
+) -> OpsResponse | Problem | None:
     """List the ops a program can use
 
      Every op: its arguments, kwargs with types and defaults, whether it has a gradient, and its doc.
@@ -78,7 +91,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OpsResponse
+        OpsResponse | Problem
     """
 
     return sync_detailed(
@@ -88,8 +101,8 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[OpsResponse]:
+    client: AuthenticatedClient,
+) -> Response[OpsResponse | Problem]:
     """List the ops a program can use
 
      Every op: its arguments, kwargs with types and defaults, whether it has a gradient, and its doc.
@@ -99,7 +112,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OpsResponse]
+        Response[OpsResponse | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -111,8 +124,8 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
-) -> OpsResponse | None:
+    client: AuthenticatedClient,
+) -> OpsResponse | Problem | None:
     """List the ops a program can use
 
      Every op: its arguments, kwargs with types and defaults, whether it has a gradient, and its doc.
@@ -122,7 +135,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OpsResponse
+        OpsResponse | Problem
     """
 
     return (

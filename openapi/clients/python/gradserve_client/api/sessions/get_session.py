@@ -48,6 +48,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -57,6 +62,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
@@ -81,7 +91,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     session_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     data: bool | Unset = False,
     encoding: GetSessionEncoding | Unset = GetSessionEncoding.JSON,
 ) -> Response[Problem | Session]:
@@ -119,7 +129,7 @@ def sync_detailed(
 def sync(
     session_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     data: bool | Unset = False,
     encoding: GetSessionEncoding | Unset = GetSessionEncoding.JSON,
 ) -> Problem | Session | None:
@@ -152,7 +162,7 @@ def sync(
 async def asyncio_detailed(
     session_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     data: bool | Unset = False,
     encoding: GetSessionEncoding | Unset = GetSessionEncoding.JSON,
 ) -> Response[Problem | Session]:
@@ -188,7 +198,7 @@ async def asyncio_detailed(
 async def asyncio(
     session_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     data: bool | Unset = False,
     encoding: GetSessionEncoding | Unset = GetSessionEncoding.JSON,
 ) -> Problem | Session | None:

@@ -47,6 +47,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -56,6 +61,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
@@ -81,7 +91,7 @@ def sync_detailed(
     session_id: str,
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     encoding: GetVariableEncoding | Unset = GetVariableEncoding.JSON,
 ) -> Response[Problem | Variable]:
     """One variable with its data and grad
@@ -117,7 +127,7 @@ def sync(
     session_id: str,
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     encoding: GetVariableEncoding | Unset = GetVariableEncoding.JSON,
 ) -> Problem | Variable | None:
     """One variable with its data and grad
@@ -148,7 +158,7 @@ async def asyncio_detailed(
     session_id: str,
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     encoding: GetVariableEncoding | Unset = GetVariableEncoding.JSON,
 ) -> Response[Problem | Variable]:
     """One variable with its data and grad
@@ -182,7 +192,7 @@ async def asyncio(
     session_id: str,
     name: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     encoding: GetVariableEncoding | Unset = GetVariableEncoding.JSON,
 ) -> Problem | Variable | None:
     """One variable with its data and grad
