@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
 
 from .access import check_name, hash_key, load_keys, new_key
 from .logs import logging_config
+from .metrics import MULTIPROCESS_DIR
 from .settings import Settings, env_var
 
 
@@ -81,8 +84,16 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
-    uvicorn.run("app.main:app", host=settings.HOST, port=settings.PORT, workers=settings.WORKERS,
-                log_config=logging_config(settings), access_log=False)
+    counts = None
+    if settings.WORKERS > 1 and not os.environ.get(MULTIPROCESS_DIR):
+        # one folder of counts shared by the workers, so that /metrics tells of the whole server whoever answers
+        counts = os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="gradserve-metrics-")
+    try:
+        uvicorn.run("app.main:app", host=settings.HOST, port=settings.PORT, workers=settings.WORKERS,
+                    log_config=logging_config(settings), access_log=False)
+    finally:
+        if counts is not None:
+            shutil.rmtree(counts, ignore_errors=True)
 
 
 if __name__ == "__main__":

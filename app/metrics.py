@@ -6,58 +6,44 @@ and unknown URLs cannot blow up the number of series.
 
 from __future__ import annotations
 
+import os
 import re
-import threading
 import time
-from collections import defaultdict
 from typing import Any
 
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# With several worker processes, each writes its counts under this folder and /metrics sums them all
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+prometheus_client.disable_created_metrics()  # *_created series say when a process started counting: noise here
 
 
 class Metrics:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self.buckets: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
-        self.sums: dict[tuple[str, str], float] = defaultdict(float)
-        self.counts: dict[tuple[str, str], int] = defaultdict(int)
+        self.registry = CollectorRegistry()
+        self.requests = Counter("gradserve_requests", "HTTP requests handled, by method, route and status.",
+                                ["method", "route", "status"], registry=self.registry)
+        self.durations = Histogram("gradserve_request_duration_seconds", "Time to handle a request, by method and "
+                                   "route.", ["method", "route"], buckets=BUCKETS, registry=self.registry)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, str(status))] += 1
-            key = (method, route)
-            counts = self.buckets[key]
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-            self.sums[key] += seconds
-            self.counts[key] += 1
+        self.requests.labels(method, route, str(status)).inc()
+        self.durations.labels(method, route).observe(seconds)
 
     def render(self, sessions: int) -> str:
-        lines = ["# HELP gradserve_requests_total HTTP requests handled, by method, route and status.",
-                 "# TYPE gradserve_requests_total counter"]
-        with self._lock:
-            for (method, route, status), n in sorted(self.requests.items()):
-                lines.append(f'gradserve_requests_total{{method="{method}",route="{route}",status="{status}"}} '
-                             f"{n}")
-            lines += ["# HELP gradserve_request_duration_seconds Time to handle a request, by method and route.",
-                      "# TYPE gradserve_request_duration_seconds histogram"]
-            for key in sorted(self.counts):
-                method, route = key
-                labels = f'method="{method}",route="{route}"'
-                for bound, n in zip(BUCKETS, self.buckets[key], strict=True):
-                    lines.append(f'gradserve_request_duration_seconds_bucket{{{labels},le="{bound}"}} {n}')
-                lines.append(f'gradserve_request_duration_seconds_bucket{{{labels},le="+Inf"}} '
-                             f"{self.counts[key]}")
-                lines.append(f"gradserve_request_duration_seconds_sum{{{labels}}} {self.sums[key]:.6f}")
-                lines.append(f"gradserve_request_duration_seconds_count{{{labels}}} {self.counts[key]}")
-        lines += ["# HELP gradserve_sessions Live sessions in the store.", "# TYPE gradserve_sessions gauge",
-                  f"gradserve_sessions {sessions}"]
-        return "\n".join(lines) + "\n"
+        registry = self.registry
+        if os.environ.get(MULTIPROCESS_DIR):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+        # the session count is asked of the store when scraped, which every process sees whole
+        return (generate_latest(registry).decode() + "# HELP gradserve_sessions Live sessions in the store.\n"
+                f"# TYPE gradserve_sessions gauge\ngradserve_sessions {sessions}\n")
 
 
 def route_template(scope: Scope) -> str:

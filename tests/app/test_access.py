@@ -392,3 +392,20 @@ def test_keys_new_prints_a_key_and_a_line_that_the_server_accepts(start):
         assert httpx.get(f"{server.url}/v1/ops", headers=as_key(again)).status_code == 401
     assert subprocess.run([sys.executable, "-m", "app.cli", "keys", "new", "no:colons"], capture_output=True,
                           text=True).returncode != 0
+
+
+# --- metrics across processes ---------------------------------------------------------------------------------
+
+def test_metrics_count_the_requests_of_every_worker(start):
+    # /v1/evaluate keeps no session, so any worker may answer any request
+    with start(GRADSERVE_WORKERS="2", GRADSERVE_LOG_LEVEL="warning") as server:
+        for _ in range(40):
+            with httpx.Client() as fresh:  # a new connection each time, so that both workers take some
+                assert fresh.post(f"{server.url}/v1/evaluate", json=PROGRAM).status_code == 200
+        counts = set()
+        for _ in range(10):
+            with httpx.Client() as fresh:
+                text = fresh.get(f"{server.url}/metrics").text
+            counts.add(re.search(r'gradserve_requests_total\{method="POST",route="/v1/evaluate",status="200"\} '
+                                 r'([0-9.]+)', text).group(1))
+        assert counts == {"40.0"}

@@ -40,4 +40,4 @@ async def test_metrics_count_requests_by_route_template_and_status(client):
     assert 'route="(unmatched)",status="404"' in text
     assert sid not in text
     assert "gradserve_sessions 1" in text
-    assert 'gradserve_request_duration_seconds_bucket{method="POST",route="/v1/sessions",le="+Inf"} 1' in text
+    assert 'gradserve_request_duration_seconds_bucket{le="+Inf",method="POST",route="/v1/sessions"} 1' in text
