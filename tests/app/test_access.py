@@ -409,3 +409,17 @@ def test_metrics_count_the_requests_of_every_worker(start):
             counts.add(re.search(r'gradserve_requests_total\{method="POST",route="/v1/evaluate",status="200"\} '
                                  r'([0-9.]+)', text).group(1))
         assert counts == {"40.0"}
+
+
+def test_the_generated_python_client_sends_a_key(keyed):
+    from gradserve_client import AuthenticatedClient, Client
+    from gradserve_client.api.programs import evaluate
+    from gradserve_client.models import Problem as ProblemModel
+    from gradserve_client.models import Program
+
+    body = Program.from_dict(PROGRAM)
+    with AuthenticatedClient(base_url=keyed.url, token=ALICE) as client:
+        assert evaluate.sync(client=client, body=body).variables["s"].data == 136.0
+    with Client(base_url=keyed.url) as client:
+        refused = evaluate.sync(client=client, body=body)
+        assert isinstance(refused, ProblemModel) and refused.status == 401
