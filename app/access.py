@@ -23,6 +23,8 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import TITLES, problem_response
@@ -195,6 +197,19 @@ class AccessMiddleware:
                     f"{retry} s", headers={"Retry-After": str(retry)})(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class CORS(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight told as problem+json like every other error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        cors_headers = {k: v for k, v in response.headers.items() if k.startswith("access-control-") or k == "vary"}
+        return problem_response(400, "cors-refused", TITLES["cors-refused"],
+                                f"{bytes(response.body).decode()}: see GRADSERVE_CORS_ORIGINS and the allowed headers "
+                                "(Authorization, X-API-Key, Content-Type, X-Request-ID)", headers=cors_headers)
 
 
 SECURITY_SCHEMES = {

@@ -40,6 +40,7 @@ TITLES = {
     "unauthorized": "Unauthorized",
     "rate-limited": "Too many requests",
     "quota-exceeded": "Quota exceeded",
+    "cors-refused": "Cross-origin request refused",
     "internal-error": "Internal server error",
     "http-error": "HTTP error",
 }

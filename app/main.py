@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.middleware.cors import CORSMiddleware
 
 from . import docs
-from .access import AccessMiddleware, declare_access, load_keys, rate_limit_of
+from .access import CORS, AccessMiddleware, declare_access, load_keys, rate_limit_of
 from .deps import limits_of
 from .errors import install_handlers
 from .logs import REQUEST_ID, AccessLogMiddleware, quiet_uvicorn_access_log, request_id_middleware
@@ -72,7 +71,7 @@ def create_app(settings: Settings | None = None, store: SessionStore | None = No
     # preflights, then its key and rate limit are checked before its body is read.
     app.add_middleware(AccessMiddleware, keys=load_keys(settings), rate_limit=rate_limit_of(settings))
     if origins := settings.cors_origins():
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+        app.add_middleware(CORS, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID],
                            expose_headers=[REQUEST_ID, "Retry-After", "Location", "WWW-Authenticate"],
                            max_age=600)

@@ -259,7 +259,7 @@ PREFLIGHT = {"Origin": "https://app.example", "Access-Control-Request-Method": "
              "Access-Control-Request-Headers": "authorization, x-api-key, content-type, x-request-id"}
 
 
-def test_cors_preflight_is_answered_for_the_configured_origins(keyed):
+def test_cors_preflight_is_answered_for_the_configured_origins(keyed, problem):
     r = httpx.options(f"{keyed.url}/v1/sessions", headers=PREFLIGHT)
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == "https://app.example"
@@ -274,6 +274,9 @@ def test_cors_preflight_is_answered_for_the_configured_origins(keyed):
     assert r.status_code == 401 and r.headers["access-control-allow-origin"] == "https://app.example"
     r = httpx.options(f"{keyed.url}/v1/sessions", headers={**PREFLIGHT, "Origin": "https://evil.example"})
     assert r.headers.get("access-control-allow-origin") is None
+    assert "origin" in problem(r, 400, "cors-refused")["detail"]
+    r = httpx.options(f"{keyed.url}/v1/sessions", headers={**PREFLIGHT, "Access-Control-Request-Headers": "x-secret"})
+    assert "headers" in problem(r, 400, "cors-refused")["detail"]
 
 
 def test_without_cors_origins_no_origin_is_allowed(open_server):
