@@ -426,3 +426,21 @@ def test_the_generated_python_client_sends_a_key(keyed):
     with Client(base_url=keyed.url) as client:
         refused = evaluate.sync(client=client, body=body)
         assert isinstance(refused, ProblemModel) and refused.status == 401
+
+
+@pytest.mark.anyio
+async def test_an_unexpected_error_still_carries_its_request_id():
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings())
+
+    @app.get("/v1/broken")
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gradserve.test") as client:
+        r = await client.get("/v1/broken", headers={"X-Request-ID": "bug-report-7"})
+    assert r.status_code == 500 and r.headers["x-request-id"] == "bug-report-7"
+    assert r.json()["request_id"] == "bug-report-7" and "a bug" not in r.text
