@@ -8,8 +8,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -19,9 +22,11 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from app.access import hash_key
+from app.access import hash_key, rate_limit_of
 from app.errors import Problem
+from app.main import create_app
 from app.sessions import MemoryStore
+from app.settings import Settings
 from engine.program import Namespace
 
 ALICE, BOB, CAROL = "gs_alice-test-key-0001", "gs_bob-test-key-0002", "gs_carol-test-key-0003"
@@ -430,9 +435,6 @@ def test_the_generated_python_client_sends_a_key(keyed):
 
 @pytest.mark.anyio
 async def test_an_unexpected_error_still_carries_its_request_id():
-    from app.main import create_app
-    from app.settings import Settings
-
     app = create_app(Settings())
 
     @app.get("/v1/broken")
@@ -444,3 +446,55 @@ async def test_an_unexpected_error_still_carries_its_request_id():
         r = await client.get("/v1/broken", headers={"X-Request-ID": "bug-report-7"})
     assert r.status_code == 500 and r.headers["x-request-id"] == "bug-report-7"
     assert r.json()["request_id"] == "bug-report-7" and "a bug" not in r.text
+
+
+# --- rate limit counters in Redis -----------------------------------------------------------------------------
+
+@pytest.fixture
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A redis-server of this test's own on a unix socket, without persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no redis-server on PATH")
+    directory = Path(tempfile.mkdtemp(prefix="gsrate-"))  # a socket path must stay short
+    sock = directory / "redis.sock"
+    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no",
+                             "--dir", str(directory)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.01)
+        yield f"unix://{sock}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def redis_settings(url: str, rate_limit: str) -> Settings:
+    # the redis session store's settings, without starting that store: only the rate limit is under test here
+    return Settings.model_construct(SESSION_STORE="redis", REDIS_URL=url, RATE_LIMIT=rate_limit)
+
+
+@pytest.mark.anyio
+async def test_processes_sharing_a_redis_count_the_same_requests(redis_url):
+    first, second = (rate_limit_of(redis_settings(redis_url, "4/2second")) for _ in range(2))
+    assert [await first.retry_after("key:alice") for _ in range(2)] == [None, None]
+    assert [await second.retry_after("key:alice") for _ in range(2)] == [None, None]
+    assert 1 <= await first.retry_after("key:alice") <= 2
+    assert 1 <= await second.retry_after("key:alice") <= 2
+    assert await second.retry_after("key:bob") is None
+
+
+@pytest.mark.anyio
+async def test_requests_go_through_uncounted_while_redis_is_down(caplog):
+    with socket.socket() as s:  # a port that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        down = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    app = create_app(redis_settings(down, "1/minute"), store=MemoryStore(max_sessions=10, ttl=60))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gradserve.test") as client:
+        for _ in range(3):
+            assert (await client.get("/v1/ops")).status_code == 200
+    assert "rate limit not checked" in caplog.text
