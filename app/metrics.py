@@ -55,9 +55,10 @@ def route_template(scope: Scope) -> str:
 
 
 def _api_templates(app: Any) -> list[tuple[str, re.Pattern[str]]]:
-    """The path templates of the app's API (its OpenAPI paths), compiled once."""
+    """The path templates of the app's API (its OpenAPI paths, and the document's own), compiled once."""
     if not hasattr(app.state, "api_templates"):
-        app.state.api_templates = [(t, compile_path(t)[0]) for t in app.openapi().get("paths", {})]
+        templates = [*app.openapi().get("paths", {}), app.openapi_url]
+        app.state.api_templates = [(t, compile_path(t)[0]) for t in templates if t]
     return app.state.api_templates
 
 

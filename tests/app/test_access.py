@@ -347,6 +347,9 @@ def test_text_log_names_routes_by_template(open_server):
     line = next(line for line in text.splitlines() if "[text-probe]" in line)
     assert "GET /v1/sessions/{session_id}/variables/{name} 200" in line
     assert sid not in text
+    httpx.get(f"{open_server.url}/openapi.json", headers={"X-Request-ID": "schema-probe"})
+    time.sleep(0.2)
+    assert "GET /openapi.json 200" in open_server.log.read_text()
 
 
 # --- docs, --version, keys new --------------------------------------------------------------------------------
