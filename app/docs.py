@@ -24,7 +24,7 @@ async def docs(request: Request) -> HTMLResponse:
                                swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
                                swagger_favicon_url=f"{root}/docs/assets/favicon-32x32.png",
                                # the validator badge would send the document to an outside service
-                               swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True})
+                               swagger_ui_parameters={"validatorUrl": None})
 
 
 @router.get("/docs/assets/{name}")
