@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from .access import check_name, hash_key, load_keys, new_key
 from .logs import logging_config
-from .metrics import MULTIPROCESS_DIR
+from .metrics import MULTIPROCESS_ENV
 from .settings import Settings, env_var
 
 
@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     counts = None
-    if settings.WORKERS > 1 and not os.environ.get(MULTIPROCESS_DIR):
+    if settings.WORKERS > 1 and not os.environ.get(MULTIPROCESS_ENV):
         # one folder of counts shared by the workers, so that /metrics tells of the whole server whoever answers
-        counts = os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="gradserve-metrics-")
+        counts = os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="gradserve-metrics-")
     try:
         uvicorn.run("app.main:app", host=settings.HOST, port=settings.PORT, workers=settings.WORKERS,
                     log_config=logging_config(settings), access_log=False)

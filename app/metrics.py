@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # With several worker processes, each writes its counts under this folder and /metrics sums them all
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 prometheus_client.disable_created_metrics()  # *_created series say when a process started counting: noise here
 
@@ -38,7 +38,7 @@ class Metrics:
 
     def render(self, sessions: int) -> str:
         registry = self.registry
-        if os.environ.get(MULTIPROCESS_DIR):
+        if os.environ.get(MULTIPROCESS_ENV):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)
         # the session count is asked of the store when scraped, which every process sees whole

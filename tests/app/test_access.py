@@ -26,7 +26,7 @@ from app.access import hash_key, rate_limit_of
 from app.errors import Problem
 from app.main import create_app
 from app.sessions import MemoryStore
-from app.settings import Settings
+from app.settings import SESSION_STORES, Settings
 from engine.program import Namespace
 
 ALICE, BOB, CAROL = "gs_alice-test-key-0001", "gs_bob-test-key-0002", "gs_carol-test-key-0003"
@@ -407,9 +407,11 @@ def test_keys_new_prints_a_key_and_a_line_that_the_server_accepts(start):
 
 # --- metrics across processes ---------------------------------------------------------------------------------
 
-def test_metrics_count_the_requests_of_every_worker(start):
-    # /v1/evaluate keeps no session, so any worker may answer any request
-    with start(GRADSERVE_WORKERS="2", GRADSERVE_LOG_LEVEL="warning") as server:
+def test_metrics_count_the_requests_of_every_worker(start, request):
+    # several workers need a session store they all reach, where there is one
+    shared = ({"GRADSERVE_SESSION_STORE": "redis", "GRADSERVE_REDIS_URL": request.getfixturevalue("redis_url")}
+              if "redis" in SESSION_STORES else {})
+    with start(GRADSERVE_WORKERS="2", GRADSERVE_LOG_LEVEL="warning", **shared) as server:
         for _ in range(40):
             with httpx.Client() as fresh:  # a new connection each time, so that both workers take some
                 assert fresh.post(f"{server.url}/v1/evaluate", json=PROGRAM).status_code == 200
