@@ -22,7 +22,7 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from app.access import hash_key, rate_limit_of
+from app.access import hash_key, load_keys, rate_limit_of
 from app.errors import Problem
 from app.main import create_app
 from app.sessions import MemoryStore
@@ -124,6 +124,15 @@ def test_refused_requests_are_counted_under_their_route(keyed):
     metrics = httpx.get(f"{keyed.url}/metrics").text
     assert re.search(r'gradserve_requests_total\{method="GET",route="/v1/sessions/\{session_id\}/graph",'
                      r'status="401"\} [1-9]', metrics), metrics
+
+
+def test_one_key_under_two_names_is_refused_and_names_are_checked():
+    with pytest.raises(ValueError, match="two names"):
+        load_keys(Settings(API_KEYS=f"alice:{hash_key(ALICE)},mallory:{hash_key(ALICE)}"))
+    with pytest.raises(ValueError, match="entry 2: key name"):
+        load_keys(Settings(API_KEYS=f"alice:{hash_key(ALICE)}, a b:{hash_key(BOB)}"))
+    rotated = load_keys(Settings(API_KEYS=f"alice:{hash_key(ALICE)},alice:{hash_key(BOB)}"))
+    assert rotated.name_of(ALICE) == rotated.name_of(BOB) == "alice" and rotated.name_of(CAROL) is None
 
 
 def test_bad_key_settings_stop_the_server_with_a_clear_message(tmp_path):
