@@ -358,6 +358,19 @@ def test_text_log_names_routes_by_template(open_server):
     assert "GET /openapi.json 200" in open_server.log.read_text()
 
 
+def test_a_bare_uvicorn_prints_no_raw_path_either(live_server_process, tmp_path):
+    def command(port: int) -> tuple[list[str], dict[str, str]]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRADSERVE_")}
+        return [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--log-level", "info"], env
+
+    with open(tmp_path / "uvicorn.log", "w+b") as log, live_server_process(command, log) as url:
+        sid = new_session(url, None)
+        assert httpx.get(f"{url}/v1/sessions/{sid}").status_code == 200
+        time.sleep(0.2)
+        text = (tmp_path / "uvicorn.log").read_text()
+    assert "Application startup complete" in text and sid not in text
+
+
 # --- docs, --version, keys new --------------------------------------------------------------------------------
 
 def test_docs_load_everything_from_the_server_itself(open_server):
