@@ -130,9 +130,9 @@ def rate_limit_storage(settings: Settings) -> Storage:
 class RateLimit:
     """GRADSERVE_RATE_LIMIT: every limit of it (50/second;1000/minute) counted over a moving window."""
 
-    def __init__(self, spec: str, storage: Storage):
-        self.spec = spec
-        self.items: list[RateLimitItem] = parse_many(spec)
+    def __init__(self, setting: str, storage: Storage):
+        self.setting = setting
+        self.items: list[RateLimitItem] = parse_many(setting)
         self.limiter = MovingWindowRateLimiter(storage)
 
     async def retry_after(self, identity: str) -> int | None:
@@ -193,7 +193,7 @@ class AccessMiddleware:
                 who = f"the key '{key_name}'" if key_name is not None else "this client address"
                 await problem_response(
                     429, "rate-limited", TITLES["rate-limited"],
-                    f"{who} is over the rate limit (GRADSERVE_RATE_LIMIT {self.rate_limit.spec}); retry in "
+                    f"{who} is over the rate limit (GRADSERVE_RATE_LIMIT {self.rate_limit.setting}); retry in "
                     f"{retry} s", headers={"Retry-After": str(retry)})(scope, receive, send)
                 return
         await self.app(scope, receive, send)
