@@ -3,6 +3,11 @@
 Both generators are pinned (pyproject.toml's test extra, the TypeScript package's lockfile) so that the same
 document always gives the same files; tests/delivery/test_clients.py regenerates into a temporary directory
 and fails when the committed clients have drifted from the document.
+
+The generator owns only the files it writes. Each package also holds hand-written files (the Python layer
+with numpy in and out, its packaging and README; the TypeScript layer over schema.ts), which regeneration
+keeps as they are: the Python generator writes into a temporary directory, and only its own files are then
+replaced in the package (PYTHON_HAND_WRITTEN lists the others).
 """
 
 from __future__ import annotations
@@ -19,12 +24,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 OPENAPI_DIR = Path(__file__).resolve().parent
 DOCUMENT = OPENAPI_DIR / "openapi.json"
 PYTHON_CONFIG = OPENAPI_DIR / "python-client.yaml"
-PYTHON_OUT = OPENAPI_DIR / "clients" / "python"
+# the package's __init__.py, generated too, exports the hand-written layer beside the generated Client
+PYTHON_TEMPLATES = OPENAPI_DIR / "python-templates"
+PYTHON_OUT = OPENAPI_DIR / "clients" / "python" / "src" / "gradserve_client"
+# files of the Python package that the generator does not write; regeneration leaves them untouched
+PYTHON_HAND_WRITTEN = ("py.typed", "tensors.py", "problems.py", "calls.py", "gradserve.py", "aio.py")
 TYPESCRIPT_DIR = OPENAPI_DIR / "clients" / "typescript"
-TYPESCRIPT_OUT = TYPESCRIPT_DIR / "src" / "schema.d.ts"
+TYPESCRIPT_OUT = TYPESCRIPT_DIR / "src" / "schema.ts"
 
 
 def _venv_env() -> dict[str, str]:
@@ -79,16 +90,32 @@ def readable_document(document: Path = DOCUMENT) -> Iterator[Path]:
 
 
 def generate_python(out: Path = PYTHON_OUT, document: Path = DOCUMENT) -> None:
-    with readable_document(document) as readable:
+    """The generated package into `out`: its own files replaced, the hand-written ones kept."""
+    with readable_document(document) as readable, tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / out.name
         subprocess.run([str(Path(sys.executable).parent / "openapi-python-client"), "generate",
-                        "--path", str(readable), "--config", str(PYTHON_CONFIG), "--meta", "setup",
-                        "--fail-on-warning", "--overwrite", "--output-path", str(out)],
+                        "--path", str(readable), "--config", str(PYTHON_CONFIG), "--meta", "none",
+                        "--custom-template-path", str(PYTHON_TEMPLATES),
+                        "--fail-on-warning", "--output-path", str(fresh)],
                        check=True, env=_venv_env(), stdout=subprocess.DEVNULL)
+        shutil.rmtree(fresh / ".ruff_cache", ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        for entry in out.iterdir():
+            if entry.name in PYTHON_HAND_WRITTEN:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        for entry in fresh.iterdir():
+            if entry.name in PYTHON_HAND_WRITTEN:
+                sys.exit(f"the generator now writes {entry.name}, which is hand-written here; rename one of them")
+            shutil.move(str(entry), out / entry.name)
 
 
 def format_python(tree: Path) -> None:
     """Run the generator's ruff hooks on a tree, so trees formatted by different ruff releases compare equal."""
-    for hook in ("ruff check --fix-only --quiet .", "ruff format --quiet ."):
+    for hook in yaml.safe_load(PYTHON_CONFIG.read_text("utf-8"))["post_hooks"]:
         subprocess.run(hook.split(), cwd=tree, check=True, env=_venv_env())
 
 
@@ -113,10 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=("python", "typescript"))
     args = parser.parse_args(argv)
     if args.only != "typescript":
-        if args.python_out.exists() and not (args.python_out / "setup.py").exists():
+        if args.python_out.exists() and not (args.python_out / "client.py").exists():
             sys.exit(f"{args.python_out} exists and is not a generated client; not overwriting it")
         generate_python(args.python_out)
-        shutil.rmtree(args.python_out / ".ruff_cache", ignore_errors=True)
     if args.only != "python":
         generate_typescript(args.typescript_out)
 
