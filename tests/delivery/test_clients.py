@@ -1,4 +1,5 @@
-"""The committed clients are what the generators make of the committed openapi/openapi.json (`make clients`)."""
+"""The committed clients are what the generators make of the committed openapi/openapi.json (`make clients`), and
+regenerating them keeps the hand-written files beside the generated ones."""
 
 from __future__ import annotations
 
@@ -43,9 +44,20 @@ def test_python_client_matches_the_document(tmp_path: Path) -> None:
     # the committed tree through the same ruff hooks, so a newer ruff release alone is not drift
     committed = tmp_path / "committed"
     shutil.copytree(generate_clients.PYTHON_OUT, committed,
-                    ignore=shutil.ignore_patterns(*NOT_GENERATED, "*.egg-info"))
+                    ignore=shutil.ignore_patterns(*NOT_GENERATED, "*.egg-info", *generate_clients.PYTHON_HAND_WRITTEN))
     generate_clients.format_python(committed)
     assert_same(files(committed), files(fresh))
+
+
+def test_regenerating_keeps_the_hand_written_files_and_drops_stale_generated_ones(tmp_path: Path) -> None:
+    package = tmp_path / "gradserve_client"
+    shutil.copytree(generate_clients.PYTHON_OUT, package, ignore=shutil.ignore_patterns(*NOT_GENERATED))
+    (package / "models" / "dropped_schema.py").write_text("# a model the document no longer has\n")
+    generate_clients.main(["--only", "python", "--python-out", str(package)])
+    for name in generate_clients.PYTHON_HAND_WRITTEN:
+        assert (package / name).read_bytes() == (generate_clients.PYTHON_OUT / name).read_bytes(), name
+    assert not (package / "models" / "dropped_schema.py").exists()
+    assert (package / "api" / "sessions" / "backward.py").exists()
 
 
 def test_typescript_schema_matches_the_document(node_modules: Path, tmp_path: Path) -> None:
@@ -62,5 +74,5 @@ def test_generators_read_every_operation() -> None:
         rewritten = json.loads(readable.read_text("utf-8"))
     assert rewritten["paths"].keys() == document["paths"].keys()
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
-    generated = {p.stem for p in (generate_clients.PYTHON_OUT / "gradserve_client" / "api").rglob("*.py")}
+    generated = {p.stem for p in (generate_clients.PYTHON_OUT / "api").rglob("*.py")}
     assert operations <= generated, operations - generated
