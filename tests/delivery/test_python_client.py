@@ -5,8 +5,13 @@ derivatives, optimizers and snapshots where the server has them."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +26,8 @@ from gradserve_client import (
     LimitExceededError,
     ModifiedInPlaceError,
     NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
     UnavailableError,
     UnprocessableError,
 )
@@ -145,6 +152,41 @@ def test_errors_carry_status_type_detail_and_the_problem(gs: Gradserve) -> None:
         with pytest.raises(NotFoundError) as unknown:
             s["nope"]
         assert unknown.value.type == "/problems/variable-not-found"
+
+
+KEY = "gs-test-key"
+
+
+@pytest.fixture(scope="module")
+def guarded_server(live_server_process: Any) -> Iterator[str]:
+    """A server that needs an API key and allows a few requests a minute per key."""
+    from app.settings import Settings
+
+    if not {"API_KEYS", "RATE_LIMIT"} <= Settings.model_fields.keys():
+        pytest.skip("this server has no API keys or rate limits")
+
+    def command(port: int) -> tuple[list[str], dict[str, str]]:
+        return ([str(Path(sys.executable).parent / "gradserve")],
+                {**os.environ, "GRADSERVE_HOST": "127.0.0.1", "GRADSERVE_PORT": str(port),
+                 "GRADSERVE_API_KEYS": f"tester:{hashlib.sha256(KEY.encode()).hexdigest()}",
+                 "GRADSERVE_RATE_LIMIT": "3/minute"})
+
+    with tempfile.TemporaryFile() as log, live_server_process(command, log) as url:
+        yield url
+
+
+def test_a_missing_or_wrong_key_is_unauthorized_and_too_many_requests_are_rate_limited(guarded_server: str) -> None:
+    for key in ("", "not-the-key"):
+        with Gradserve(guarded_server, api_key=key) as anonymous, pytest.raises(UnauthorizedError) as e401:
+            anonymous.ops()
+        assert (e401.value.status, e401.value.type) == (401, "/problems/unauthorized")
+    with Gradserve(guarded_server, api_key=KEY, max_retries=0) as gs:
+        assert gs.ops()
+        with pytest.raises(RateLimitedError) as e429:
+            for _ in range(10):
+                gs.ops()
+    assert (e429.value.status, e429.value.type) == (429, "/problems/rate-limited")
+    assert e429.value.retry_after is not None and e429.value.retry_after > 0
 
 
 def test_a_failed_program_in_a_with_block_still_deletes_the_session(gs: Gradserve) -> None:
