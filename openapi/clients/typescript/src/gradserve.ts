@@ -406,8 +406,14 @@ export class Session {
     return (await this.gs.json({ method: "GET", path: this.path("graph") })) as Graph;
   }
 
+  /** The graph as Graphviz DOT text. */
   async graphDot(): Promise<string> {
     return (await this.gs.request({ method: "GET", path: this.path("graph"), query: { format: "dot" } })).text();
+  }
+
+  /** The graph as an SVG picture (drawn by Graphviz on the server). */
+  async graphSvg(): Promise<string> {
+    return (await this.gs.request({ method: "GET", path: this.path("graph"), query: { format: "svg" } })).text();
   }
 
   private async derivative(kind: string, body: Body): Promise<Record<string, unknown>> {
