@@ -243,6 +243,9 @@ def test_dtypes_follow_the_arrays_and_the_servers_rule_for_lists(gs: Gradserve) 
     np.testing.assert_array_equal(r["mask"].data, [True, False])
     np.testing.assert_array_equal(r["y"].data, [0.0, 2.5, 5.0])
     r["y"].data[0] = 7  # arrays are the caller's to change
+    # a non-finite constant, which JSON has no number for, goes as a tensor
+    z = gs.evaluate(inputs={"x": [1.0, 2.0]}, ops=[{"name": "z", "op": "add", "args": ["x", float("-inf")]}])["z"]
+    np.testing.assert_array_equal(z.data, [-np.inf, -np.inf])
     with pytest.raises(TypeError, match="complex128"):
         gs.tensor(np.ones(2, dtype=complex))
 

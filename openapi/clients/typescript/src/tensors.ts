@@ -200,10 +200,16 @@ export class Variable {
   }
 }
 
-/** A tensor-valued field for a request: Tensors and typed arrays as base64, anything else (a name, lists) as is. */
+/**
+ * A tensor-valued field for a request: Tensors and typed arrays as base64, anything else (a name, lists) as is;
+ * a NaN or infinite number, or lists holding one, as base64 too, since JSON.stringify would write null.
+ */
 export function toWire(value: unknown): unknown {
   if (value instanceof Tensor) return value.toWire();
   if (ArrayBuffer.isView(value)) return tensor(value as TensorData).toWire();
+  if ((typeof value === "number" || Array.isArray(value)) && flatItems(value).some((v) => typeof v === "number" && !Number.isFinite(v))) {
+    return tensor(value as Nested).toWire();
+  }
   return value;
 }
 

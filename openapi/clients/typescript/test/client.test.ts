@@ -147,6 +147,9 @@ describe("the client", { skip: url ? false : "set GRADSERVE_URL to a running ser
     assert.deepEqual(dtypes, { f64: "float64", f32: "float32", mask: "bool", labels: "int64", y: "float64" });
     assert.deepEqual(r.get("labels").data, new BigInt64Array([3n, 4n]));
     assert.deepEqual(toNested(r.get("mask").data, [2]), [1, 0]);
+    // non-finite constants, which JSON.stringify would turn into null, go as tensors
+    const z = await gs.evaluate({ inputs: { x: [1, 2] }, ops: [{ name: "z", op: "add", args: ["x", [NaN, -Infinity]] }] });
+    assert.deepEqual(Array.from(z.get("z").data, Number), [NaN, -Infinity]);
   });
 
   test("grad by names, second order through bind", async () => {

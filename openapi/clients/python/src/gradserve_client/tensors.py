@@ -6,6 +6,7 @@ Hand-written (not made by the generator): regeneration keeps this file as it is.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -83,10 +84,11 @@ def encode(arr: Array) -> dict[str, Any]:
 
 def to_wire(value: Any) -> Any:
     """A tensor-valued field for a request body: arrays and Tensors as base64, anything else (a name, a list
-    written by hand, a dict already in a wire form) unchanged."""
+    written by hand, a dict already in a wire form) unchanged; a NaN or infinite number too, which JSON has
+    no number for."""
     if isinstance(value, Tensor):
         return value.to_wire()
-    if isinstance(value, np.ndarray | np.generic):
+    if isinstance(value, np.ndarray | np.generic) or (isinstance(value, float) and not math.isfinite(value)):
         return encode(as_array(value))
     return value
 
