@@ -331,7 +331,9 @@ export class Session {
 
   /** From a creation answer (its variables are what the first program returned) or a description (no result). */
   static fromWire(gs: Gradserve, doc: Doc, created = true): Session {
-    const result = new Result(created ? variablesOf(doc.variables) : {});
+    // a restored session lists its variables without values: no result then
+    const returned = Object.entries((doc.variables ?? {}) as Doc).filter(([, v]) => isWireVariable(v));
+    const result = new Result(created ? variablesOf(Object.fromEntries(returned)) : {});
     return new Session(gs, doc.id as string, new Date(doc.created_at as string), new Date(doc.expires_at as string), result);
   }
 

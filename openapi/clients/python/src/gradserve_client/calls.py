@@ -147,9 +147,10 @@ def _arrays(node: Any) -> Any:
 
 
 def read_created(response: httpx.Response) -> Created:
+    """A new session; a restored one lists its variables without values, and has no result."""
     doc = _json(response)
-    return Created(doc["id"], _time(doc["created_at"]), _time(doc["expires_at"]),
-                   Result(variables_of(doc.get("variables", {}))))
+    returned = {n: v for n, v in doc.get("variables", {}).items() if "data" in v}
+    return Created(doc["id"], _time(doc["created_at"]), _time(doc["expires_at"]), Result(variables_of(returned)))
 
 
 def read_info(response: httpx.Response) -> SessionInfo:
