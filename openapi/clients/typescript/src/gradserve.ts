@@ -487,8 +487,13 @@ export class Optimizer {
 
   /** One step; returns the updated params. */
   async step(): Promise<Result> {
-    const doc = await this.session.gs.json({ method: "POST", path: `/v1/sessions/${this.session.id}/optimizers/${encodeURIComponent(this.name)}/step` });
-    return resultOf(doc);
+    const doc = await this.session.gs.json({
+      method: "POST",
+      path: `/v1/sessions/${this.session.id}/optimizers/${encodeURIComponent(this.name)}/step`,
+      json: {},
+    });
+    // the updated params, under `variables` (or `params`)
+    return new Result(variablesOf("variables" in doc ? doc.variables : doc.params));
   }
 
   async zeroGrad(): Promise<void> {

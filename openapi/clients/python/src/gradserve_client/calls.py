@@ -394,9 +394,15 @@ def optimizer(sid: str, name: str) -> Call[OptimizerInfo]:
     return Call("GET", _at(sid, "optimizers", name), read_optimizer)
 
 
+def read_step(response: httpx.Response) -> Result:
+    """The params a step updated, under `variables` (or `params`), in whichever encoding they come."""
+    doc = _json(response)
+    return Result(variables_of(doc["variables"] if "variables" in doc else doc.get("params", {})))
+
+
 def optimizer_step(sid: str, name: str) -> Call[Result]:
-    # no body: the step takes none (its answer, the params, is read in whichever encoding it comes)
-    return Call("POST", _at(sid, "optimizers", name, "step"), read_result)
+    # an empty body: a step takes no arguments
+    return Call("POST", _at(sid, "optimizers", name, "step"), read_step, {})
 
 
 def optimizer_zero_grad(sid: str, name: str) -> Call[None]:
