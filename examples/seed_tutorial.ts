@@ -3,7 +3,7 @@
 //   npm --prefix openapi/clients/typescript run example -- [BASE_URL]   (or GRADSERVE_URL; default :8000)
 //
 // Each step prints what the notebook printed: a variable's data, grad and grad_fn.
-import { GradserveError, type Result, type Session, type Variable, toNested, Gradserve } from "gradserve-client";
+import { Gradserve, GradserveError, type Result, type Session, toNested, type Variable } from "gradserve-client";
 
 // In [19]: the notebook's torch.randn(2, 2)
 const GRADIENT = [[1.0932, 1.9507], [-1.0305, -0.7468]];
@@ -60,7 +60,10 @@ async function tutorial(gs: Gradserve, s: Session): Promise<void> {
   await refused(s.backward("out"));
 
   step("In [14]-[15]: x = Variable(torch.ones(2, 2), requires_grad=True); y = 4 * x + 2");
-  r = await s.run({ inputs: { x: gs.tensor([[1, 1], [1, 1]], { requires_grad: true }) }, ops: [{ name: "y", expr: "4 * x + 2" }] });
+  r = await s.run({
+    inputs: { x: gs.tensor([[1, 1], [1, 1]], { requires_grad: true }) },
+    ops: [{ name: "y", expr: "4 * x + 2" }],
+  });
   show(r.get("y"), ["data", "grad_fn"]);
 
   step("y.backward() without a gradient: y is not a scalar");

@@ -12,6 +12,7 @@ import {
   type Nested,
   type Tensor,
   type TensorData,
+  type TensorOptions,
   type TypedData,
   tensor,
   toWire,
@@ -155,7 +156,9 @@ export function programBody(program: Program): Body {
     }));
   }
   if (program.backward?.length) {
-    body.backward = program.backward.map((b) => (b.gradient === undefined ? b : { ...b, gradient: toWire(b.gradient) }));
+    body.backward = program.backward.map((b) =>
+      b.gradient === undefined ? b : { ...b, gradient: toWire(b.gradient) },
+    );
   }
   if (program.derivatives?.length) body.derivatives = program.derivatives.map(derivativeBody);
   if (program.step?.length) body.step = program.step;
@@ -170,7 +173,8 @@ export function programBody(program: Program): Body {
 
 /** One tensor per output when `outputs` is a list, else one tensor. */
 function gradOutputs(value: unknown, outputs: unknown): unknown {
-  return Array.isArray(outputs) && Array.isArray(value) ? value.map((v) => (v === null ? null : toWire(v))) : toWire(value);
+  if (Array.isArray(outputs) && Array.isArray(value)) return value.map((v) => (v === null ? null : toWire(v)));
+  return toWire(value);
 }
 
 function derivativeBody(call: Body): Body {
@@ -263,7 +267,7 @@ export class Gradserve {
   }
 
   /** An input: typed arrays keep their dtype; numbers and nested lists are float32 (bool if all booleans). */
-  tensor(data: TensorData, options: { requires_grad?: boolean; dtype?: DType; shape?: number[] } = {}): Tensor {
+  tensor(data: TensorData, options: TensorOptions = {}): Tensor {
     return tensor(data, options);
   }
 
@@ -297,7 +301,8 @@ export class Gradserve {
 
   /** A session made earlier, by id (NotFoundError when it is unknown or expired). */
   async attach(id: string): Promise<Session> {
-    return Session.fromWire(this, await this.json({ method: "GET", path: `/v1/sessions/${encodeURIComponent(id)}` }), false);
+    const doc = await this.json({ method: "GET", path: `/v1/sessions/${encodeURIComponent(id)}` });
+    return Session.fromWire(this, doc, false);
   }
 
   /** A new session from a snapshot (Session.snapshot()), continuing exactly where that one was. */
@@ -309,6 +314,11 @@ export class Gradserve {
 /** One name gives the answer for it; a list gives the mapping by name. */
 function pick(answer: Record<string, unknown>, which: Names): unknown {
   return typeof which === "string" ? answer[which] : answer;
+}
+
+/** A table {row: {col: value}} with each row picked by `cols`. */
+function byRow(table: Record<string, unknown>, cols: Names): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, pick(v as Record<string, unknown>, cols)]));
 }
 
 function arrays(node: unknown): unknown {
@@ -334,7 +344,8 @@ export class Session {
     // a restored session lists its variables without values: no result then
     const returned = Object.entries((doc.variables ?? {}) as Doc).filter(([, v]) => isWireVariable(v));
     const result = new Result(created ? variablesOf(Object.fromEntries(returned)) : {});
-    return new Session(gs, doc.id as string, new Date(doc.created_at as string), new Date(doc.expires_at as string), result);
+    const [created_at, expires_at] = [new Date(doc.created_at as string), new Date(doc.expires_at as string)];
+    return new Session(gs, doc.id as string, created_at, expires_at, result);
   }
 
   private path(...rest: string[]): string {
@@ -383,7 +394,8 @@ export class Session {
 
   /** One variable with its data and grad. */
   async variable(name: string): Promise<Variable> {
-    const doc = await this.gs.json({ method: "GET", path: this.path("variables", name), query: { encoding: "base64" } });
+    const query = { encoding: "base64" };
+    const doc = await this.gs.json({ method: "GET", path: this.path("variables", name), query });
     return Variable.fromWire(name, doc as Parameters<typeof Variable.fromWire>[1]);
   }
 
@@ -428,7 +440,7 @@ export class Session {
   async jacobian(outputs: Names, inputs: Names, options?: { chunk_size?: number }): Promise<Record<string, unknown>>;
   async jacobian(outputs: Names, inputs: Names, options: { chunk_size?: number } = {}): Promise<unknown> {
     const answer = await this.derivative("jacobian", { outputs: names(outputs), inputs: names(inputs), ...options });
-    const rows = Object.fromEntries(Object.entries(answer).map(([k, v]) => [k, pick(v as Record<string, unknown>, inputs)]));
+    const rows = byRow(answer, inputs);
     return pick(rows, outputs);
   }
 
@@ -451,17 +463,24 @@ export class Session {
   async hessian(output: string, inputs: string[]): Promise<Record<string, Record<string, TypedData>>>;
   async hessian(output: string, inputs: Names): Promise<unknown> {
     const answer = await this.derivative("hessian", { output, inputs: names(inputs) });
-    const rows = Object.fromEntries(Object.entries(answer).map(([k, v]) => [k, pick(v as Record<string, unknown>, inputs)]));
+    const rows = byRow(answer, inputs);
     return pick(rows, inputs);
   }
 
   /** A new optimizer over leaf params (sgd, adam, adamw, rmsprop, adagrad; PyTorch's hyperparameters). */
-  async optimizer(name: string, type: string, params: string[], hyperparameters: Record<string, unknown> = {}): Promise<Optimizer> {
-    return new Optimizer(this, (await this.post(["optimizers"], { name, type, params, ...hyperparameters })) as OptimizerInfo);
+  async optimizer(
+    name: string,
+    type: string,
+    params: string[],
+    hyperparameters: Record<string, unknown> = {},
+  ): Promise<Optimizer> {
+    const info = await this.post(["optimizers"], { name, type, params, ...hyperparameters });
+    return new Optimizer(this, info as OptimizerInfo);
   }
 
   async getOptimizer(name: string): Promise<Optimizer> {
-    return new Optimizer(this, (await this.gs.json({ method: "GET", path: this.path("optimizers", name) })) as OptimizerInfo);
+    const info = await this.gs.json({ method: "GET", path: this.path("optimizers", name) });
+    return new Optimizer(this, info as OptimizerInfo);
   }
 
   /** The whole session as a file (safetensors), for Gradserve.restore. */
@@ -485,11 +504,16 @@ export class Optimizer {
     return this.info.name;
   }
 
+  private path(...rest: string[]): string {
+    const at = ["/v1/sessions", this.session.id, "optimizers", this.name, ...rest];
+    return at.map((p, i) => (i ? encodeURIComponent(p) : p)).join("/");
+  }
+
   /** One step; returns the updated params. */
   async step(): Promise<Result> {
     const doc = await this.session.gs.json({
       method: "POST",
-      path: `/v1/sessions/${this.session.id}/optimizers/${encodeURIComponent(this.name)}/step`,
+      path: this.path("step"),
       json: {},
     });
     // the updated params, under `variables` (or `params`)
@@ -497,12 +521,12 @@ export class Optimizer {
   }
 
   async zeroGrad(): Promise<void> {
-    await this.session.gs.request({ method: "POST", path: `/v1/sessions/${this.session.id}/optimizers/${encodeURIComponent(this.name)}/zero_grad` });
+    await this.session.gs.request({ method: "POST", path: this.path("zero_grad") });
   }
 
   /** The optimizer as the server has it now (steps taken, hyperparameters). */
   async refresh(): Promise<OptimizerInfo> {
-    this.info = (await this.session.gs.json({ method: "GET", path: `/v1/sessions/${this.session.id}/optimizers/${encodeURIComponent(this.name)}` })) as OptimizerInfo;
+    this.info = (await this.session.gs.json({ method: "GET", path: this.path() })) as OptimizerInfo;
     return this.info;
   }
 }

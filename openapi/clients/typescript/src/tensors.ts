@@ -79,7 +79,9 @@ function dtypeOf(data: TensorData): DType {
  * numbers and nested lists follow the server's rule for JSON data: float32, or bool when every item is a boolean.
  * `dtype` converts.
  */
-export function tensor(data: TensorData, options: { requires_grad?: boolean; dtype?: DType; shape?: number[] } = {}): Tensor {
+export type TensorOptions = { requires_grad?: boolean; dtype?: DType; shape?: number[] };
+
+export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
   const dtype = options.dtype ?? dtypeOf(data);
   let values: ArrayLike<number | bigint | boolean>;
   let shape: number[];
@@ -95,7 +97,8 @@ export function tensor(data: TensorData, options: { requires_grad?: boolean; dty
     (dtype === "float64" && values instanceof Float64Array) ||
     (dtype === "float32" && values instanceof Float32Array) ||
     (dtype === "int64" && values instanceof BigInt64Array);
-  return new Tensor(same ? (values as TypedData) : convert(values, dtype), shape, dtype, options.requires_grad ?? false);
+  const typed = same ? (values as TypedData) : convert(values, dtype);
+  return new Tensor(typed, shape, dtype, options.requires_grad ?? false);
 }
 
 function bytesOf(data: TypedData): Uint8Array {
@@ -142,7 +145,8 @@ export function decode(value: unknown, dtype: DType, shape: number[]): TypedData
     return bytes;
   }
   const items = flatItems(value);
-  const numbers = items.map((v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v));
+  const named: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+  const numbers = items.map((v) => (typeof v === "string" && v in named ? named[v] : v));
   if (numbers.length !== shape.reduce((a, b) => a * b, 1)) throw new RangeError("answer does not fill its shape");
   return convert(numbers as (number | boolean)[], dtype);
 }
@@ -207,7 +211,8 @@ export class Variable {
 export function toWire(value: unknown): unknown {
   if (value instanceof Tensor) return value.toWire();
   if (ArrayBuffer.isView(value)) return tensor(value as TensorData).toWire();
-  if ((typeof value === "number" || Array.isArray(value)) && flatItems(value).some((v) => typeof v === "number" && !Number.isFinite(v))) {
+  const nonFinite = (v: unknown) => typeof v === "number" && !Number.isFinite(v);
+  if ((typeof value === "number" || Array.isArray(value)) && flatItems(value).some(nonFinite)) {
     return tensor(value as Nested).toWire();
   }
   return value;
