@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from .problems import retry_after
-from .tensors import Array, Variable, VariableInfo, decode, info_from_wire, input_to_wire, to_wire
+from .tensors import Variable, VariableInfo, decode, info_from_wire, input_to_wire, to_wire
 
 T = TypeVar("T")
 Names = str | Sequence[str]
@@ -413,4 +413,4 @@ def snapshot(sid: str) -> Call[bytes]:
     return Call("GET", _at(sid, "snapshot"), read_bytes)
 
 
-__all__ = ["Array", "Call", "Created", "OptimizerInfo", "Result", "SessionInfo"]
+__all__ = ["Call", "Created", "OptimizerInfo", "Result", "SessionInfo"]
