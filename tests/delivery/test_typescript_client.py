@@ -29,7 +29,9 @@ def test_client_tests_pass_against_a_live_server(node_modules: Path, live_server
     out = run(["node", "--import", "tsx", "--test", "--test-reporter=tap", "test/client.test.ts"], TYPESCRIPT_DIR,
               env={**os.environ, "GRADSERVE_URL": live_server})
     counts = {k: int(v) for k, v in re.findall(r"^# (pass|fail|skipped|cancelled) (\d+)$", out, re.M)}
-    assert counts.get("pass", 0) >= 7 and counts.get("fail") == 0 and counts.get("skipped") == 0, out
+    # skipped only where this server lacks an endpoint (derivatives, optimizers, snapshots)
+    missing = len(re.findall(r"# SKIP this server has no /v1/", out))
+    assert counts.get("pass", 0) >= 8 and counts.get("fail") == 0 and counts.get("skipped") == missing, out
 
 
 def test_packed_package_installs_and_its_example_runs_with_node(node_modules: Path, live_server: str,

@@ -17,6 +17,9 @@ import {
 } from "../src/index.ts";
 
 const url = process.env.GRADSERVE_URL;
+// the derivative, optimizer and snapshot tests run where the server has those endpoints
+const paths: Record<string, unknown> = url ? (await (await fetch(`${url}/openapi.json`)).json()).paths : {};
+const needs = (path: string): { skip: string | false } => ({ skip: path in paths ? false : `this server has no ${path}` });
 
 type Exchange = { request: string; status: number; response: string; headers: Headers };
 
@@ -192,5 +195,44 @@ describe("the client", { skip: url ? false : "set GRADSERVE_URL to a running ser
       (e: GradserveError) => e instanceof UnavailableError && e.retryAfter === 120,
     );
     assert.equal(impatient.exchanges.length, 1);
+  });
+
+  const cubic = () => ({
+    inputs: { x: gs.tensor(new Float64Array([1, 2, 3]), { requires_grad: true }) },
+    ops: [{ name: "y", expr: "x ** 3" }, { name: "out", expr: "sum(y)" }],
+  });
+
+  test("jacobian, jvp, hvp, hessian", needs("/v1/sessions/{session_id}/hessian"), async () => {
+    await gs.withSession(cubic(), async (s) => {
+      close(await s.jacobian("y", "x"), [3, 0, 0, 0, 12, 0, 0, 0, 27]);
+      close(await s.jvp("y", "x", { x: new Float64Array([1, 1, 1]) }), [3, 12, 27]);
+      close(await s.hvp("out", "x", { x: new Float64Array([1, 1, 1]) }), [6, 12, 18]);
+      close(await s.hessian("out", "x"), [6, 0, 0, 0, 12, 0, 0, 0, 18]);
+      assert.equal((await s.variable("x")).grad, null);
+    });
+  });
+
+  test("an optimizer step updates in place", needs("/v1/sessions/{session_id}/optimizers"), async () => {
+    const w = { inputs: { w: gs.tensor(new Float64Array([1, -2]), { requires_grad: true }) }, ops: [{ name: "loss", expr: "sum(w * w)" }] };
+    await gs.withSession(w, async (s) => {
+      const opt = await s.optimizer("opt", "sgd", ["w"], { lr: 0.1 });
+      await s.backward("loss");
+      close((await opt.step()).get("w").data, [0.8, -1.6]);
+      assert.equal((await opt.refresh()).steps, 1);
+    });
+  });
+
+  test("a snapshot restores into a session that continues", needs("/v1/sessions/restore"), async () => {
+    await gs.withSession(cubic(), async (s) => {
+      await s.backward("out", { retain_graph: true });
+      const copy = await gs.restore(await s.snapshot());
+      try {
+        await copy.backward("out");
+        close((await copy.variable("x")).grad!, [6, 24, 54]);
+        close((await s.variable("x")).grad!, [3, 12, 27]);
+      } finally {
+        await copy.delete();
+      }
+    });
   });
 });
