@@ -31,7 +31,7 @@ def test_client_tests_pass_against_a_live_server(node_modules: Path, live_server
     counts = {k: int(v) for k, v in re.findall(r"^# (pass|fail|skipped|cancelled) (\d+)$", out, re.M)}
     # skipped only where this server lacks an endpoint (derivatives, optimizers, snapshots)
     missing = len(re.findall(r"# SKIP this server has no /v1/", out))
-    assert counts.get("pass", 0) >= 8 and counts.get("fail") == 0 and counts.get("skipped") == missing, out
+    assert counts.get("pass", 0) >= 7 and counts.get("fail") == 0 and counts.get("skipped") == missing, out
 
 
 def test_packed_package_installs_and_its_example_runs_with_node(node_modules: Path, live_server: str,
