@@ -347,6 +347,10 @@ def test_jacobian_jvp_hvp_hessian(gs: Gradserve, endpoints: set[str]) -> None:
         np.testing.assert_allclose(s.hvp("out", "x", {"x": np.ones(3)}), 6 * x)
         np.testing.assert_allclose(s.hessian("out", "x"), np.diag(6 * x))
         assert s["x"].grad is None  # nothing accumulated
+    # the same inside a program, statelessly
+    r = gs.evaluate(inputs={"x": gs.tensor(x, requires_grad=True)}, ops=[{"name": "y", "expr": "x ** 3"}],
+                    derivatives=[{"kind": "jacobian", "outputs": "y", "inputs": "x"}])
+    np.testing.assert_allclose(r.derivatives[0]["jacobian"]["y"]["x"], np.diag(3 * x**2))
 
 
 def test_batched_grad(gs: Gradserve, endpoints: set[str]) -> None:
