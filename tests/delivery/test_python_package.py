@@ -3,6 +3,7 @@ the repository path, and code written against it passes `mypy --strict` with the
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -70,10 +71,18 @@ def test_user_code_and_the_examples_pass_mypy_strict_with_the_installed_package(
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the package as committed: setuptools builds in the source tree, which stays clean this way."""
+    copy = tmp_path_factory.mktemp("source") / "python"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    return copy
+
+
+@pytest.fixture(scope="module")
+def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(out), str(PACKAGE)], check=True, capture_output=True, timeout=300)
+                    "--wheel-dir", str(out), str(source)], check=True, capture_output=True, timeout=300)
     (built,) = out.glob("gradserve_client-*.whl")
     return built
 
@@ -87,10 +96,10 @@ def test_the_wheel_holds_the_layer_the_generated_code_and_py_typed(wheel: Path) 
     assert "Gradserve" in metadata  # the README is the package's description
 
 
-@pytest.mark.parametrize("source", ["wheel", "repository path"])
-def test_installs_with_pip(source: str, wheel: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("origin", ["wheel", "repository path"])
+def test_installs_with_pip(origin: str, source: Path, wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    what = str(wheel) if source == "wheel" else str(PACKAGE)
+    what = str(wheel) if origin == "wheel" else str(source)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--target", str(target), what], check=True, capture_output=True, timeout=300)
     code = ("import gradserve_client as g, pathlib; assert pathlib.Path(g.__file__).is_relative_to(pathlib.Path("
