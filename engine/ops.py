@@ -24,6 +24,7 @@ from .registry import (
     OptInt,
     OptNumber,
     Shape,
+    family,
     op,
 )
 from .tensor import dtype_of
@@ -136,6 +137,8 @@ def _index_name(kwargs, inputs):
 
 # ---------------------------------------------------------------------------- arithmetic
 
+family("arithmetic")
+
 
 @op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: g), shape=broadcast)
 def add(a, b):
@@ -143,20 +146,21 @@ def add(a, b):
     return np.add(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast)
+@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast, aliases=("subtract",))
 def sub(a, b):
     """a - b, broadcasting."""
     return np.subtract(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=broadcast)
+@op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=broadcast,
+    aliases=("multiply",))
 def mul(a, b):
     """a * b elementwise, broadcasting."""
     return np.multiply(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g / b, lambda F, g, ans, a, b: -g * a / (b * b)), saves="inputs",
-    shape=broadcast)
+    shape=broadcast, aliases=("divide", "true_divide"))
 def div(a, b):
     """a / b (true division), broadcasting."""
     return np.true_divide(a, b)
@@ -176,13 +180,13 @@ def _pow_exponent_grad(F, g, ans, a, b):
 
 
 @op(vjp=(_pow_base_grad, _pow_exponent_grad), saves="inputs output",
-    shape=broadcast, grad_fn=_pow_name)
+    shape=broadcast, grad_fn=_pow_name, aliases=("power",))
 def pow(a, b):
     """a ** b elementwise, broadcasting."""
     return np.power(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a: -g,))
+@op(vjp=(lambda F, g, ans, a: -g,), aliases=("negative",))
 def neg(a):
     """-a."""
     return np.negative(a)
@@ -208,8 +212,10 @@ def minimum(a, b):
 
 # ---------------------------------------------------------------------------- unary
 
+family("unary")
 
-@op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs")
+
+@op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs", aliases=("absolute",))
 def abs(a):
     """|a|; the gradient at 0 is 0."""
     return np.abs(a)
@@ -295,13 +301,15 @@ def relu(a):
     return np.maximum(a, 0)
 
 
-@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs")
+@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs", torch="torch.nn.functional.softplus")
 def softplus(a):
     """log(1 + e ** a), computed without overflow."""
     return np.logaddexp(np.zeros((), dtype=np.result_type(a, np.float32)), a)
 
 
 # ---------------------------------------------------------------------------- piecewise
+
+family("piecewise")
 
 
 def _clip_mask(F, a, min, max):
@@ -316,7 +324,7 @@ def _clip_mask(F, a, min, max):
 
 @op(vjp=(lambda F, g, ans, a, min, max:
          g if min is None and max is None else F.where(_clip_mask(F, a, min, max), g, 0.0),),
-    saves="inputs", grad_fn="ClampBackward1")
+    saves="inputs", grad_fn="ClampBackward1", aliases=("clamp",), torch="torch.clamp")
 def clip(a, *, min: OptNumber = None, max: OptNumber = None):
     """Limit a to [min, max] (either bound may be null); the gradient passes where min <= a <= max."""
     if min is None and max is None:
@@ -325,7 +333,8 @@ def clip(a, *, min: OptNumber = None, max: OptNumber = None):
 
 
 @op(vjp=(None, lambda F, g, ans, cond, a, b: F.where(cond, g, 0.0),
-         lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast, method=False)
+         lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast,
+    method=False)  # torch's Tensor.where(cond, other) reads its arguments in another order
 def where(cond, a, b):
     """a where cond is true, else b (cond is read as booleans), broadcasting."""
     return np.where(np.asarray(cond).astype(bool, copy=False), a, b)
@@ -361,26 +370,28 @@ def round(a):
 
 # ---------------------------------------------------------------------------- comparison
 
+family("comparison")
 
-@op(shape=broadcast)
+
+@op(shape=broadcast, aliases=("greater",))
 def gt(a, b):
     """a > b (bool), broadcasting."""
     return np.greater(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("greater_equal",))
 def ge(a, b):
     """a >= b (bool), broadcasting."""
     return np.greater_equal(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("less",))
 def lt(a, b):
     """a < b (bool), broadcasting."""
     return np.less(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("less_equal",))
 def le(a, b):
     """a <= b (bool), broadcasting."""
     return np.less_equal(a, b)
@@ -392,7 +403,7 @@ def eq(a, b):
     return np.equal(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("not_equal",))
 def ne(a, b):
     """a != b (bool), broadcasting."""
     return np.not_equal(a, b)
@@ -417,6 +428,8 @@ def logical_not(a):
 
 
 # ---------------------------------------------------------------------------- reductions
+
+family("reductions")
 
 
 @op(vjp=(lambda F, g, ans, a, axis, **_: _expand(F, g, a.shape, axis),),
@@ -462,13 +475,15 @@ def _extreme_grad(F, g, ans, a, axis, **_):
     return F.where(hit, _expand(F, g, a.shape, axis) / count, 0.0)
 
 
-@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MaxBackward1", "AmaxBackward0"))
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MaxBackward1", "AmaxBackward0"),
+    aliases=("amax",), torch="torch.amax")
 def max(a, *, axis: Axes = None, keepdims: Bool = False):
     """Maximum over axis; ties share the gradient evenly."""
     return np.max(a, axis=axis, keepdims=keepdims)
 
 
-@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MinBackward1", "AminBackward0"))
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MinBackward1", "AminBackward0"),
+    aliases=("amin",), torch="torch.amin")
 def min(a, *, axis: Axes = None, keepdims: Bool = False):
     """Minimum over axis; ties share the gradient evenly."""
     return np.min(a, axis=axis, keepdims=keepdims)
@@ -496,7 +511,7 @@ def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
 
 @op(vjp=(lambda F, g, ans, a, axis, **_:
          _expand(F, F.where(F.eq(ans, 0), 0.0, g / F.where(F.eq(ans, 0), 1.0, ans)), a.shape, axis) * a,),
-    saves="inputs output", grad_fn="LinalgVectorNormBackward0")
+    saves="inputs output", grad_fn="LinalgVectorNormBackward0", torch="torch.linalg.vector_norm")
 def norm(a, *, axis: Axes = None, keepdims: Bool = False):
     """Euclidean (2-)norm over axis, all elements when null; the gradient at 0 is 0."""
     return np.sqrt(np.sum(np.square(a), axis=axis, keepdims=keepdims))
@@ -514,6 +529,8 @@ def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
 
 
 # ---------------------------------------------------------------------------- linear algebra
+
+family("linear algebra")
 
 
 def _matmul_grad_a(F, g, ans, a, b):
@@ -573,7 +590,7 @@ def _inverse(axes, ndim):
 
 
 @op(vjp=(lambda F, g, ans, a, axes: F.transpose(g, axes=_inverse(axes, a.ndim)),),
-    grad_fn="PermuteBackward0")
+    grad_fn="PermuteBackward0", aliases=("permute",), torch="torch.permute")
 def transpose(a, *, axes: Ints = None):
     """Permute axes (reverse them when null), as numpy.transpose."""
     return np.transpose(a, axes)
@@ -581,14 +598,16 @@ def transpose(a, *, axes: Ints = None):
 
 # ---------------------------------------------------------------------------- shape
 
+family("shape")
 
-@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
+
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0", aliases=("view",))
 def reshape(a, *, shape: Shape):
     """Give a new shape with the same number of elements (one size may be -1)."""
     return np.reshape(a, shape)
 
 
-@op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
+@op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0", aliases=("ravel",))
 def flatten(a):
     """Reshape to 1-D."""
     return np.reshape(a, (-1,))
@@ -605,7 +624,7 @@ def squeeze(a, *, axis: Axes = None):
     return np.squeeze(a, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),))
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), aliases=("expand_dims",))
 def unsqueeze(a, *, axis: Int):
     """Insert an axis of size 1 at position axis."""
     return np.expand_dims(a, axis)
@@ -619,7 +638,7 @@ def _broadcast_to_shape(a, shape, **_):
 
 
 @op(vjp=(lambda F, g, ans, a, **_: g,), shape=_broadcast_to_shape, check_shape=True,
-    grad_fn="ExpandBackward0")
+    grad_fn="ExpandBackward0", aliases=("expand",))
 def broadcast_to(a, *, shape: Shape):
     """Repeat size-1 axes to reach shape (numpy's broadcasting rules)."""
     return np.broadcast_to(a, shape)
@@ -635,13 +654,14 @@ def _sum_to_shape(a, shape, **_):
 
 
 @op(vjp=(lambda F, g, ans, a, **_: F.broadcast_to(g, shape=a.shape),), shape=_sum_to_shape,
-    check_shape=True, grad_fn="SumBackward1")
+    check_shape=True, grad_fn="SumBackward1", aliases=("sum_to_size",), torch="torch.Tensor.sum_to_size")
 def sum_to(a, *, shape: Shape):
     """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
     return sum_to_shape(np.asarray(a), tuple(shape))
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0")
+@op(vjp=(lambda F, g, ans, a, **_: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0",
+    torch="torch.Tensor.to")
 def astype(a, *, dtype: DType):
     """Convert to dtype (float32, float64, int64, bool); gradients flow between float dtypes."""
     return np.asarray(a).astype(dtype_of(dtype))
@@ -671,7 +691,8 @@ def _concat_grad(F, g, ans, *arrays, axis):
     return tuple(grads)
 
 
-@op(vjp=_concat_grad, shape=_concat_shape, check_shape=True, method=False, grad_fn="CatBackward0")
+@op(vjp=_concat_grad, shape=_concat_shape, check_shape=True, method=False, grad_fn="CatBackward0",
+    aliases=("cat", "concatenate"), torch="torch.cat")
 def concat(*arrays, axis: Int = 0):
     """Join tensors along an existing axis."""
     return np.concatenate(arrays, axis=axis)
@@ -699,7 +720,8 @@ def stack(*arrays, axis: Int = 0):
     return np.stack(arrays, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),), grad_fn=_index_name)
+@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),), grad_fn=_index_name,
+    torch="torch.Tensor.__getitem__")
 def index(a, *, key: Key):
     """Basic indexing a[key]: key items are ints, null (new axis), "..." or "start:stop:step" slices."""
     try:
@@ -769,6 +791,8 @@ def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
 
 # ---------------------------------------------------------------------------- nn
 
+family("nn")
+
 
 @op(vjp=(lambda F, g, ans, a, axis: ans * (g - F.sum(g * ans, axis=axis, keepdims=True)),),
     saves="output")
@@ -813,7 +837,8 @@ def _cross_entropy_grad(F, g, ans, logits, labels):
     return (F.softmax(logits, axis=-1) - _one_hot(labels, logits)) * (g / n)
 
 
-@op(vjp=(_cross_entropy_grad, None), saves="inputs", int_args=(1,), grad_fn="NllLossBackward0")
+@op(vjp=(_cross_entropy_grad, None), saves="inputs", int_args=(1,), grad_fn="NllLossBackward0",
+    torch="torch.nn.functional.cross_entropy")
 def cross_entropy(logits, labels):
     """Mean negative log-likelihood of integer labels under softmax(logits); fused forward and vjp."""
     _check_labels(logits, labels)
@@ -828,7 +853,7 @@ def _mse_grad(F, g, ans, a, b):
 
 
 @op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
-    grad_fn="MseLossBackward0")
+    grad_fn="MseLossBackward0", torch="torch.nn.functional.mse_loss", promote_0d=True)
 def mse_loss(a, b):
     """Mean of (a - b) ** 2, broadcasting."""
     return np.mean(np.square(np.subtract(a, b)))
