@@ -238,6 +238,142 @@ PARITY = {
                  P(E.mse_loss, lambda t, u: TF.mse_loss(t, u.expand(2, 3)), normal(2, 3), normal(3), label="bcast")],
 }
 
+# ---------------------------------------------------------------------------- unary, activations, binary, scans
+# and order, shape (the second part of the catalog)
+
+
+def unit(*shape):
+    return np.asarray(rng.uniform(-0.8, 0.8, size=shape))
+
+
+def distinct(*shape):
+    return rng.permutation(np.linspace(-2, 2, int(np.prod(shape)))).reshape(shape)
+
+
+def _pad_torch(t, pad, mode="constant", value=0.0, batch=0):
+    """torch pads the last dimensions first, with a flat list, and (reflect, replicate) wants batch dims."""
+    for _ in range(batch):
+        t = t.unsqueeze(0)
+    out = TF.pad(t, pad, mode=mode, value=value) if mode == "constant" else TF.pad(t, pad, mode=mode)
+    for _ in range(batch):
+        out = out.squeeze(0)
+    return out
+
+
+ERF_POINTS = np.array([-30.0, -6.0, -4.5, -4.0, -1.3, -0.46875, -0.2, 0.0, 1e-10, 0.3, 0.46876, 0.9, 2.7, 3.99,
+                       4.01, 5.5, 9.0, 26.0, 27.5])
+
+PARITY.update({
+    "arcsin": unary("arcsin", torch.asin, unit),
+    "arccos": unary("arccos", torch.acos, unit),
+    "arctan": unary("arctan", torch.atan),
+    "sinh": unary("sinh", torch.sinh),
+    "cosh": unary("cosh", torch.cosh),
+    "arcsinh": unary("arcsinh", torch.asinh),
+    "arccosh": unary("arccosh", torch.acosh, lambda *s: np.asarray(1.2 + pos(*s))),
+    "arctanh": unary("arctanh", torch.atanh, unit),
+    "log2": unary("log2", torch.log2, pos),
+    "log10": unary("log10", torch.log10, pos),
+    "exp2": unary("exp2", torch.exp2),
+    "erf": unary("erf", torch.special.erf) + [P(E.erf, torch.special.erf, ERF_POINTS, label="every range")],
+    "erfc": unary("erfc", torch.special.erfc) + [P(E.erfc, torch.special.erfc, ERF_POINTS, label="every range")],
+    "trunc": unary("trunc", torch.trunc),
+    "gelu": unary("gelu", TF.gelu) + [P(lambda x: E.gelu(x, approximate="tanh"),
+                                        lambda t: TF.gelu(t, approximate="tanh"), normal(2, 3), label="tanh")],
+    "silu": unary("silu", TF.silu),
+    "mish": unary("mish", TF.mish),
+    "leaky_relu": unary("leaky_relu", TF.leaky_relu, away) + [
+        P(lambda x: E.leaky_relu(x, negative_slope=0.3), lambda t: TF.leaky_relu(t, 0.3), away(4), label="0.3")],
+    "elu": unary("elu", TF.elu, away) + [
+        P(lambda x: E.elu(x, alpha=0.5), lambda t: TF.elu(t, 0.5), away(4), label="alpha")],
+    "selu": unary("selu", TF.selu, away),
+    "celu": unary("celu", TF.celu, away) + [P(lambda x: E.celu(x, alpha=2.0), lambda t: TF.celu(t, 2.0), away(4),
+                                              label="alpha")],
+    "hardtanh": [P(E.hardtanh, TF.hardtanh, np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 3.0]), label="at the bounds"),
+                 P(lambda x: E.hardtanh(x, min_val=-0.5, max_val=2.0), lambda t: TF.hardtanh(t, -0.5, 2.0),
+                   normal(2, 3),
+                   label="bounds")],
+    "relu6": [P(E.relu6, TF.relu6, np.array([-1.0, 0.0, 3.0, 6.0, 7.0]))],
+    "hardsigmoid": [P(E.hardsigmoid, TF.hardsigmoid, np.array([-4.0, -3.0, -1.0, 0.5, 3.0, 4.0]))],
+    "hardswish": [P(E.hardswish, TF.hardswish, np.array([-4.0, -3.0, -1.0, 0.5, 3.0, 4.0]))],
+    "softsign": unary("softsign", TF.softsign, away),
+    "logsigmoid": unary("logsigmoid", TF.logsigmoid) + [
+        P(E.logsigmoid, TF.logsigmoid, np.array([-40.0, 40.0]), label="big")],
+    "arctan2": binary("arctan2", torch.atan2, make_b=away),
+    "hypot": binary("hypot", torch.hypot, make_a=away, make_b=away),
+    "logaddexp": binary("logaddexp", torch.logaddexp),
+    "fmod": binary("fmod", torch.fmod, make_b=away) + [
+        P(lambda x: E.fmod(x, 0.7), lambda t: torch.fmod(t, 0.7), normal(2, 3), label="scalar")],
+    "remainder": binary("remainder", torch.remainder, make_b=away) + [
+        P(lambda x: E.remainder(x, 0.7), lambda t: torch.remainder(t, 0.7), normal(2, 3), label="scalar")],
+    "cumsum": [P(lambda x, a=a: E.cumsum(x, axis=a), lambda t, a=a: torch.cumsum(t, a), normal(2, 3), label=f"axis={a}")
+               for a in (0, 1, -1)] + [P(E.cumsum, lambda t: torch.cumsum(t.flatten(), 0), normal(2, 3), label="null")],
+    "cumprod": [P(lambda x, a=a: E.cumprod(x, axis=a), lambda t, a=a: torch.cumprod(t, a), normal(2, 3),
+                  label=f"axis={a}") for a in (0, 1)]
+    + [P(lambda x: E.cumprod(x, axis=0), lambda t: torch.cumprod(t, 0), np.array([2.0, 0.0, 3.0, 0.0, 1.5]),
+         label="zeros")],
+    "sort": [P(lambda x: E.sort(x), lambda t: torch.sort(t).values, distinct(3, 4)),
+             P(lambda x: E.sort(x, axis=0, descending=True), lambda t: torch.sort(t, 0, descending=True).values,
+               distinct(3, 4), label="descending"),
+             P(lambda x: E.sort(x, dim=0), lambda t: torch.sort(t, 0).values, np.array([2.0, np.nan, -1.0, 0.0]),
+               label="NaN last")],
+    "argsort": [P(lambda x: E.argsort(x), lambda t: torch.argsort(t, stable=True), np.array([[3.0, 1.0, 2.0, 1.0]])),
+                P(lambda x: E.argsort(x, axis=0, descending=True), lambda t: torch.argsort(t, 0, descending=True),
+                  distinct(3, 2), label="descending")],
+    "argmax": [P(E.argmax, torch.argmax, distinct(3, 4)),
+               P(lambda x: E.argmax(x, dim=1, keepdim=True), lambda t: torch.argmax(t, 1, keepdim=True), distinct(3, 4),
+                 label="keepdim")],
+    "argmin": [P(E.argmin, torch.argmin, distinct(3, 4)),
+               P(lambda x: E.argmin(x, axis=0), lambda t: torch.argmin(t, 0), distinct(3, 4), label="axis")],
+    "topk": [P(lambda x: E.topk(x, 2), lambda t: torch.topk(t, 2).values, distinct(3, 4)),
+             P(lambda x: E.topk(x, k=1, axis=0, largest=False), lambda t: torch.topk(t, 1, 0, largest=False).values,
+               distinct(3, 4), label="smallest")],
+    "any": [P(E.any, torch.any, np.array([[0.0, 0.0], [0.0, 1.0]])),
+            P(lambda x: E.any(x, dim=1), lambda t: torch.any(t, 1), np.array([[0.0, 0.0], [0.0, 1.0]]), label="dim")],
+    "all": [P(E.all, torch.all, np.array([[1.0, 2.0], [0.0, 1.0]])),
+            P(lambda x: E.all(x, axis=0, keepdims=True), lambda t: torch.all(t, 0, keepdim=True),
+              np.array([[1.0, 2.0], [0.0, 1.0]]), label="axis")],
+    "pad": [P(lambda x: E.pad(x, pad_width=[[1, 2], [0, 3]], value=1.5),
+              lambda t: _pad_torch(t, (0, 3, 1, 2), value=1.5), normal(2, 3), label="constant"),
+            P(lambda x: E.pad(x, pad_width=[[0, 0], [2, 1]], mode="reflect"),
+              lambda t: _pad_torch(t, (2, 1), mode="reflect"), normal(2, 3), label="reflect 1-d"),
+            P(lambda x: E.pad(x, pad_width=[[1, 1], [2, 1]], mode="reflect"),
+              lambda t: _pad_torch(t, (2, 1, 1, 1), mode="reflect", batch=1), normal(2, 3), label="reflect 2-d",
+              name="ReflectionPad2DBackward0"),
+            P(lambda x: E.pad(x, pad_width=[[0, 0], [0, 0], [2, 2]], mode="replicate"),
+              lambda t: _pad_torch(t, (2, 2), mode="replicate"), normal(2, 2, 3), label="replicate 1-d"),
+            P(lambda x: E.pad(x, pad_width=[[0, 0], [1, 2], [2, 0]], mode="replicate"),
+              lambda t: _pad_torch(t, (2, 0, 1, 2), mode="replicate"), normal(2, 2, 3), label="replicate 2-d")],
+    "flip": [P(lambda x: E.flip(x, axis=(0, 2)), lambda t: torch.flip(t, (0, 2)), normal(2, 3, 2)),
+             P(E.flip, lambda t: torch.flip(t, (0, 1)), normal(2, 3), label="all axes")],
+    "roll": [P(lambda x: E.roll(x, shift=1, axis=1), lambda t: torch.roll(t, 1, 1), normal(2, 3)),
+             P(lambda x: E.roll(x, shifts=-2), lambda t: torch.roll(t, -2), normal(2, 3), label="flattened"),
+             P(lambda x: E.roll(x, shift=[1, 2], axis=[0, 1]), lambda t: torch.roll(t, (1, 2), (0, 1)), normal(2, 3),
+               label="two axes")],
+    "tile": [P(lambda x: E.tile(x, reps=[2, 3]), lambda t: torch.tile(t, (2, 3)), normal(2, 3)),
+             P(lambda x: E.tile(x, reps=[2, 1, 1]), lambda t: torch.tile(t, (2, 1, 1)), normal(2, 3), label="more"),
+             P(lambda x: E.tile(x, dims=2), lambda t: torch.tile(t, (2,)), normal(2, 3), label="fewer")],
+    "repeat": [P(lambda x: E.repeat(x, repeats=2, axis=0), lambda t: torch.repeat_interleave(t, 2, dim=0),
+                 normal(2, 3)),
+               P(lambda x: E.repeat(x, 3), lambda t: torch.repeat_interleave(t, 3), normal(2, 3), label="flattened"),
+               P(lambda x: E.repeat_interleave(x, repeats=[1, 0, 2], dim=1),
+                 lambda t: torch.repeat_interleave(t, torch.tensor([1, 0, 2]), dim=1), normal(2, 3), label="counts")],
+    "swapaxes": [P(lambda x: E.swapaxes(x, axis1=0, axis2=2), lambda t: torch.swapaxes(t, 0, 2), normal(2, 3, 4))],
+    "moveaxis": [P(lambda x: E.moveaxis(x, source=0, destination=-1), lambda t: torch.moveaxis(t, 0, -1),
+                   normal(2, 3, 4)),
+                 P(lambda x: E.movedim(x, source=[0, 1], destination=[2, 0]),
+                   lambda t: torch.movedim(t, (0, 1), (2, 0)), normal(2, 3, 4), label="two")],
+    "gather": [P(lambda x: E.gather(x, ints(*[2, 0, 1, 1, 0, 0, 2, 1]).reshape(2, 4), axis=0),
+                 lambda t: torch.gather(t, 0, torch.tensor([[2, 0, 1, 1], [0, 0, 2, 1]])), normal(3, 4)),
+               P(lambda x: E.gather(x, ints(1, 0).reshape(1, 2), dim=1),
+                 lambda t: torch.gather(t, 1, torch.tensor([[1, 0]])), normal(2, 3), label="smaller indices")],
+    "scatter_add": [P(lambda x, s: E.scatter_add(x, ints(*[2, 0, 1, 1, 0, 0, 2, 1]).reshape(2, 4), s, axis=0),
+                      lambda t, u: torch.scatter_add(t, 0, torch.tensor([[2, 0, 1, 1], [0, 0, 2, 1]]), u),
+                      normal(3, 4), normal(2, 4))],
+    "masked_fill": [P(lambda x: E.masked_fill(x, np.array([True, False, True]), value=-1.0),
+                      lambda t: t.masked_fill(torch.tensor([True, False, True]), -1.0), normal(2, 3))],
+})
+
 
 def test_every_catalog_op_has_a_parity_case():
     assert set(PARITY) == set(E.OPS), sorted(set(E.OPS) ^ set(PARITY))
