@@ -696,3 +696,162 @@ def test_unused_input_error_frees_nothing():
         E.grad(y, [x, w])
     y.backward()  # the failed call did not free the graph
     np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------- edges where the engine once
+# differed from torch: each test takes torch's own answer
+
+
+def both(ours, theirs, data, gradient=None, dtype=None):
+    """(value, grad) of ours on an engine leaf and of theirs on a torch leaf, as arrays (grad None without one)."""
+    data = np.asarray(data, dtype=dtype or np.float64)
+    x = E.Tensor(data, requires_grad=data.dtype.kind == "f")
+    t = torch.tensor(data, requires_grad=data.dtype.kind == "f")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out, expected = ours(x), theirs(t)
+        if expected.requires_grad:
+            g = np.ones(out.shape) if gradient is None else np.asarray(gradient, dtype=np.float64)
+            out.backward(g)
+            expected.backward(torch.as_tensor(g, dtype=expected.dtype))
+    assert out.dtype == np.dtype(str(expected.dtype).removeprefix("torch.").replace("bool", "bool_"))
+    if expected.grad_fn is not None:
+        assert out.grad_fn.name == type(expected.grad_fn).__name__
+    rtol = 1e-12 if out.dtype == np.float64 else 1e-6  # float32: numpy's and torch's libm differ by an ulp
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=rtol, equal_nan=True)
+    if t.requires_grad:
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=rtol, equal_nan=True)
+    return out
+
+
+def test_grad_with_respect_to_a_non_leaf_neither_runs_nor_frees_its_node():
+    x, t = E.Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    y, u = E.exp(x), torch.exp(t)
+    (gy,) = E.grad((y * y).sum(), y)
+    (gu,) = torch.autograd.grad((u * u).sum(), u)
+    np.testing.assert_allclose(gy.data, gu.numpy(), rtol=1e-6)
+    y.backward(np.ones(2))  # y's own node was not run, so not freed: torch allows this too
+    u.backward(torch.ones(2))
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-6)
+    # y's graph is freed now; grad(y, y) still only hands grad_outputs back
+    (gy,) = E.grad(y, y, grad_outputs=np.full(2, 3.0))
+    (gu,) = torch.autograd.grad(u, u, grad_outputs=torch.full((2,), 3.0))
+    np.testing.assert_array_equal(gy.data, gu.numpy())
+    with pytest.raises(GraphFreedError):
+        E.grad(y.sum(), x)  # through y's freed node: refused as torch does
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        torch.autograd.grad(u.sum(), t)
+
+
+def test_grad_with_respect_to_a_non_leaf_and_a_leaf_below_it():
+    x, t = E.Tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    y, u = E.exp(x), torch.exp(t)
+    ours = E.grad((y * y).sum(), [y, x])
+    theirs = torch.autograd.grad((u * u).sum(), [u, t])
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("ours, theirs, data", [
+    (lambda x: E.var(x, ddof=2), lambda t: t.var(correction=2), [1.0, 2.0]),
+    (lambda x: E.var(x, ddof=2), lambda t: t.var(correction=2), [1.0, 1.0]),
+    (lambda x: E.var(x, ddof=3), lambda t: t.var(correction=3), [3.0, 1.0]),
+    (lambda x: E.var(x, axis=0, ddof=2), lambda t: t.var(0, correction=2), [3.0, 1.0]),
+    (lambda x: E.var(x, axis=1, ddof=2), lambda t: t.var(1, correction=2), [[1.0, 2.0], [3.0, 3.0]]),
+    (lambda x: E.var(x, axis=1), lambda t: t.var(1, correction=0), np.zeros((2, 0))),
+    (lambda x: E.std(x, axis=1, ddof=1), lambda t: t.std(1), np.zeros((2, 0))),
+    (lambda x: E.std(x, ddof=2), lambda t: t.std(correction=2), [3.0, 1.0]),
+], ids=["full", "full constant", "negative dof", "axis", "axis, rows", "0-size axis", "std, 0-size axis",
+        "std"])
+def test_var_and_std_without_degrees_of_freedom_are_inf_or_nan_as_in_torch(ours, theirs, data):
+    both(ours, theirs, data)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (E.std, lambda t: t.std(correction=0)), (lambda x: E.std(x, axis=1, ddof=1), lambda t: t.std(1)),
+    (lambda x: E.std(x, axis=0, keepdims=True), lambda t: t.std(0, correction=0, keepdim=True))])
+def test_std_of_a_constant_has_a_zero_gradient(ours, theirs):
+    both(ours, theirs, [[3.0, 3.0, 3.0], [1.0, 2.0, 4.0]])
+    x = E.Tensor([3.0, 3.0, 3.0], requires_grad=True)
+    E.std(x).backward()
+    np.testing.assert_array_equal(x.grad, np.zeros(3, dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", ["exp", "sin", "sqrt", "log", "sigmoid", "tanh", "expm1", "log1p", "reciprocal",
+                                  "arcsin", "erf", "square", "sign"])
+def test_functions_of_bools_have_torchs_dtypes(name):
+    both(getattr(E, name), getattr(torch, {"arcsin": "asin"}.get(name, name)), [True, False], dtype=np.bool_)
+
+
+@pytest.mark.parametrize("data, dtype, kwargs", [
+    ([1, 2, 3], np.int64, {"min": 1.5}), ([1, 2, 3], np.int64, {"min": 1}),
+    ([1, 2, 3], np.int64, {"min": 1, "max": 2.5}),
+    ([True, False], np.bool_, {"min": 0}), ([True, False], np.bool_, {"min": 0.5}),
+    ([True, False], np.bool_, {"min": 0, "max": 0.5}), ([1.0, 2.0], np.float32, {"min": 1}),
+])
+def test_clip_of_integers_and_bools_promotes_as_torch(data, dtype, kwargs):
+    both(lambda x: E.clip(x, **kwargs), lambda t: torch.clamp(t, **kwargs), data, dtype=dtype)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda x: E.softmax(x, axis=1), lambda t: torch.softmax(t, 1)),
+    (lambda x: E.log_softmax(x, axis=1), lambda t: torch.log_softmax(t, 1)),
+    (lambda x: E.logsumexp(x, axis=1), lambda t: torch.logsumexp(t, 1)),
+    (lambda x: E.logsumexp(x, axis=1, keepdims=True), lambda t: torch.logsumexp(t, 1, keepdim=True)),
+])
+def test_softmax_family_over_a_0_size_axis(ours, theirs):
+    both(ours, theirs, np.zeros((2, 0)))
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda x: E.sum(x, keepdims=True), lambda t: t.sum((0, 1), keepdim=True)),
+    (lambda x: E.mean(x, keepdims=True), lambda t: t.mean((0, 1), keepdim=True)),
+    (lambda x: E.max(x, keepdims=True), lambda t: t.amax((0, 1), keepdim=True)),
+    (lambda x: E.min(x, keepdims=True), lambda t: t.amin((0, 1), keepdim=True)),
+    (lambda x: E.sum(x), lambda t: t.sum()),
+    (lambda x: E.max(x), lambda t: t.max()),
+])
+def test_full_reductions_keeping_dims_are_named_as_torchs_dims_overload(ours, theirs):
+    both(ours, theirs, [[1.0, 5.0, 2.0], [0.5, -1.0, 3.0]])
+
+
+def test_mse_loss_promotes_after_broadcasting():
+    x, t = E.Tensor(np.ones((2, 3), dtype=np.float32)), torch.ones(2, 3)
+    y, u = E.Tensor(np.array(0.5)), torch.tensor(0.5, dtype=D)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about the broadcast
+        expected = TF.mse_loss(t, u)
+    out = E.mse_loss(x, y)
+    assert out.dtype == np.float64 and str(expected.dtype) == "torch.float64"
+    np.testing.assert_allclose(out.data, expected.numpy())
+    assert (x + y).dtype == np.float32  # elsewhere a 0-d float64 does not promote, as in torch
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("ours, theirs, data, gradient", [
+    (E.relu, torch.relu, [NAN, 1.0, -1.0, 0.0], None),
+    (E.abs, torch.abs, [NAN, 0.0, -2.0], None),
+    (E.sign, torch.sign, [NAN, -0.0, 2.0], None),
+    (E.max, torch.max, [NAN, 1.0, NAN], None),
+    (E.min, torch.min, [NAN, 1.0, NAN], None),
+    (lambda x: E.max(x, axis=1), lambda t: t.amax(1), [[NAN, 1.0], [1.0, 2.0]], None),
+    (lambda x: E.maximum(x, E.Tensor([1.0, 1.0, NAN], dtype="float64")),
+     lambda t: torch.maximum(t, torch.tensor([1.0, 1.0, NAN], dtype=D)), [NAN, 1.0, 2.0], None),
+    (lambda x: E.minimum(x, E.Tensor([1.0, 1.0, NAN], dtype="float64")),
+     lambda t: torch.minimum(t, torch.tensor([1.0, 1.0, NAN], dtype=D)), [NAN, 1.0, 2.0], None),
+    (E.floor, torch.floor, [1.5, 2.5], [INF, NAN]),
+    (E.ceil, torch.ceil, [1.5, 2.5], [INF, NAN]),
+    (E.round, torch.round, [1.5, 2.5], [INF, NAN]),
+    (E.sign, torch.sign, [1.5, -2.5], [INF, NAN]),
+    (E.trunc, torch.trunc, [1.5, -2.5], [INF, NAN]),
+    (E.prod, torch.prod, [INF, 0.0, 2.0], None),
+    (E.prod, torch.prod, [INF, 1.0, 2.0], None),
+    (E.prod, torch.prod, [INF, 0.0, 0.0], None),
+    (lambda x: E.prod(x, axis=0), lambda t: t.prod(0), [INF, 0.0, 2.0], None),
+    (lambda x: E.prod(x, axis=1), lambda t: t.prod(1), [[INF, 1.0], [0.0, 2.0]], None),
+], ids=["relu", "abs", "sign", "max", "min", "amax", "maximum", "minimum", "floor", "ceil", "round", "sign grad",
+        "trunc", "prod inf zero", "prod inf", "prod inf two zeros", "prod axis", "prod zero elsewhere"])
+def test_nan_and_inf_edges_as_torch(ours, theirs, data, gradient):
+    both(ours, theirs, data, gradient)
