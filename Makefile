@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 TS_CLIENT := openapi/clients/typescript
 NODE_STAMP := $(TS_CLIENT)/node_modules/.package-lock.json
 
-.PHONY: serve test lint pytest openapi clients bench install install-test clean
+.PHONY: serve test lint pytest openapi ops-doc clients bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test: lint pytest
 
 openapi: $(STAMP)
 	$(BIN)/python -m app.export_openapi openapi/openapi.json
+
+ops-doc: $(STAMP)
+	$(BIN)/python -m app.export_ops docs/ops.md
 
 # The TypeScript client's tools, exactly as locked; without npm its tests are skipped, not failed.
 $(NODE_STAMP): $(TS_CLIENT)/package-lock.json
