@@ -61,9 +61,9 @@ def signature(entry: dict) -> str:
     parts = list(entry["args"])
     if entry["kwargs"] and entry["arity"] != "variadic":  # kwargs are keyword-only
         parts.append("*")
-        for k in entry["kwargs"]:
-            default = "" if k["required"] else f" = {_value(k['default'])}"
-            parts.append(f"{k['name']}: {k['type']}{default}")
+    for k in entry["kwargs"]:
+        default = "" if k["required"] else f" = {_value(k['default'])}"
+        parts.append(f"{k['name']}: {k['type']}{default}")
     return f"{entry['name']}({', '.join(parts)})"
 
 
