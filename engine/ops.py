@@ -900,8 +900,7 @@ def _cross_entropy_grad(F, g, ans, logits, labels):
     return (F.softmax(logits, axis=-1) - _one_hot(labels, logits)) * (g / n)
 
 
-@op(vjp=(_cross_entropy_grad, None), saves="inputs", int_args=(1,), grad_fn="NllLossBackward0",
-    torch="torch.nn.functional.cross_entropy")
+@op(vjp=(_cross_entropy_grad, None), saves="inputs", int_args=(1,), grad_fn="NllLossBackward0")
 def cross_entropy(logits, labels):
     """Mean negative log-likelihood of integer labels under softmax(logits); fused forward and vjp."""
     _check_labels(logits, labels)
@@ -916,7 +915,7 @@ def _mse_grad(F, g, ans, a, b):
 
 
 @op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
-    grad_fn="MseLossBackward0", torch="torch.nn.functional.mse_loss", promote_0d=True)
+    grad_fn="MseLossBackward0", promote_0d=True)
 def mse_loss(a, b):
     """Mean of (a - b) ** 2, broadcasting."""
     return np.mean(np.square(np.subtract(a, b)))

@@ -215,7 +215,6 @@ _TANH_C = math.sqrt(2.0 / math.pi)
 _TANH_K = 0.044715
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-_NN = "torch.nn.functional."
 
 
 def _gelu_grad(F, g, ans, a, approximate):
@@ -228,7 +227,7 @@ def _gelu_grad(F, g, ans, a, approximate):
     return g * (cdf + a * F.exp(a * a * -0.5) * _INV_SQRT_2PI)
 
 
-@op(vjp=(_gelu_grad,), saves="inputs", torch=_NN + "gelu")
+@op(vjp=(_gelu_grad,), saves="inputs")
 def gelu(a, *, approximate: choice("none", "tanh") = "none"):
     """a * Phi(a), Phi the standard normal CDF; approximate="tanh" uses the tanh formula."""
     x = _float(a)
@@ -237,8 +236,7 @@ def gelu(a, *, approximate: choice("none", "tanh") = "none"):
     return 0.5 * x * (1.0 + erf.forward(x * _SQRT_HALF))
 
 
-@op(vjp=(lambda F, g, ans, a: g * (F.sigmoid(a) * (a * (1.0 - F.sigmoid(a)) + 1.0)),), saves="inputs",
-    torch=_NN + "silu")
+@op(vjp=(lambda F, g, ans, a: g * (F.sigmoid(a) * (a * (1.0 - F.sigmoid(a)) + 1.0)),), saves="inputs")
 def silu(a):
     """a * sigmoid(a) (swish)."""
     x = _float(a)
@@ -250,7 +248,7 @@ def _mish_grad(F, g, ans, a):
     return g * (t + a * (1.0 - t * t) * F.sigmoid(a))
 
 
-@op(vjp=(_mish_grad,), saves="inputs", torch=_NN + "mish")
+@op(vjp=(_mish_grad,), saves="inputs")
 def mish(a):
     """a * tanh(softplus(a))."""
     x = _float(a)
@@ -258,7 +256,7 @@ def mish(a):
 
 
 @op(vjp=(lambda F, g, ans, a, negative_slope: F.where(F.gt(a, 0), g, g * negative_slope),),
-    saves="inputs", torch=_NN + "leaky_relu")
+    saves="inputs")
 def leaky_relu(a, *, negative_slope: Number = 0.01):
     """a where a > 0, else negative_slope * a."""
     x = _float(a)
@@ -270,22 +268,21 @@ def _elu(x, alpha, scale=1.0):
         return (scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))).astype(x.dtype, copy=False)
 
 
-@op(vjp=(lambda F, g, ans, a, alpha: F.where(F.gt(a, 0), g, g * (F.exp(a) * alpha)),), saves="inputs",
-    torch=_NN + "elu")
+@op(vjp=(lambda F, g, ans, a, alpha: F.where(F.gt(a, 0), g, g * (F.exp(a) * alpha)),), saves="inputs")
 def elu(a, *, alpha: Number = 1.0):
     """a where a > 0, else alpha * (exp(a) - 1)."""
     return _elu(_float(a), alpha)
 
 
 @op(vjp=(lambda F, g, ans, a: F.where(F.gt(a, 0), g * _SELU_SCALE, g * (F.exp(a) * (_SELU_ALPHA * _SELU_SCALE))),),
-    saves="inputs", grad_fn="EluBackward0", torch=_NN + "selu")
+    saves="inputs", grad_fn="EluBackward0")
 def selu(a):
     """scale * elu(a, alpha), with the self-normalizing constants alpha ~ 1.6733 and scale ~ 1.0507."""
     return _elu(_float(a), _SELU_ALPHA, _SELU_SCALE)
 
 
 @op(vjp=(lambda F, g, ans, a, alpha: F.where(F.gt(a, 0), g, g * F.exp(a * (1.0 / alpha))),),
-    saves="inputs", torch=_NN + "celu")
+    saves="inputs")
 def celu(a, *, alpha: Number = 1.0):
     """a where a > 0, else alpha * (exp(a / alpha) - 1)."""
     x = _float(a)
@@ -298,7 +295,7 @@ def _inside(F, a, lo, hi):
 
 
 @op(vjp=(lambda F, g, ans, a, min_val, max_val: F.where(_inside(F, a, min_val, max_val), g, 0.0),),
-    saves="inputs", torch=_NN + "hardtanh")
+    saves="inputs")
 def hardtanh(a, *, min_val: Number = -1.0, max_val: Number = 1.0):
     """a clipped to [min_val, max_val]; the gradient passes strictly inside, as in torch."""
     x = _float(a)
@@ -306,7 +303,7 @@ def hardtanh(a, *, min_val: Number = -1.0, max_val: Number = 1.0):
 
 
 @op(vjp=(lambda F, g, ans, a: F.where(_inside(F, a, 0.0, 6.0), g, 0.0),), saves="inputs",
-    grad_fn="HardtanhBackward0", torch=_NN + "relu6")
+    grad_fn="HardtanhBackward0")
 def relu6(a):
     """min(max(a, 0), 6)."""
     x = _float(a)
@@ -316,8 +313,7 @@ def relu6(a):
 _SIXTH = float(np.float32(1.0 / 6.0))  # torch's hardsigmoid gradient multiplies by 1/6 rounded to float32
 
 
-@op(vjp=(lambda F, g, ans, a: F.where(_inside(F, a, -3.0, 3.0), g * _SIXTH, 0.0),), saves="inputs",
-    torch=_NN + "hardsigmoid")
+@op(vjp=(lambda F, g, ans, a: F.where(_inside(F, a, -3.0, 3.0), g * _SIXTH, 0.0),), saves="inputs")
 def hardsigmoid(a):
     """relu6(a + 3) / 6."""
     x = _float(a)
@@ -329,23 +325,21 @@ def _hardswish_grad(F, g, ans, a):
     return F.where(F.le(a, -3.0), 0.0, F.where(F.lt(a, 3.0), g * (a * (1.0 / 3.0) + 0.5), g))
 
 
-@op(vjp=(_hardswish_grad,), saves="inputs", torch=_NN + "hardswish")
+@op(vjp=(_hardswish_grad,), saves="inputs")
 def hardswish(a):
     """a * relu6(a + 3) / 6."""
     x = _float(a)
     return (x * np.clip(x + 3.0, 0.0, 6.0) / 6.0).astype(x.dtype, copy=False)
 
 
-@op(vjp=(lambda F, g, ans, a: g / F.square(F.abs(a) + 1.0),), saves="inputs", grad_fn="DivBackward0",
-    torch=_NN + "softsign")
+@op(vjp=(lambda F, g, ans, a: g / F.square(F.abs(a) + 1.0),), saves="inputs", grad_fn="DivBackward0")
 def softsign(a):
     """a / (1 + |a|)."""
     x = _float(a)
     return x / (1.0 + np.abs(x))
 
 
-@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(-a),), saves="inputs", grad_fn="LogSigmoidBackward0",
-    torch=_NN + "logsigmoid")
+@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(-a),), saves="inputs", grad_fn="LogSigmoidBackward0")
 def logsigmoid(a):
     """log(sigmoid(a)) = -softplus(-a), computed without overflow."""
     x = _float(a)

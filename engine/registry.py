@@ -51,7 +51,8 @@ class OpDef:
         self.name = forward.__name__.rstrip("_")
         self.aliases = tuple(aliases)
         self.family = family
-        self.torch = torch or f"torch.{self.name}"  # the PyTorch counterpart, for the catalog and docs
+        # the PyTorch counterpart, for the catalog and docs: nn ops live in torch.nn.functional
+        self.torch = torch or f"torch.{'nn.functional.' if family in _FUNCTIONAL else ''}{self.name}"
         # torch's losses broadcast their inputs before promoting: a 0-d float64 operand then counts fully
         self.promote_0d = promote_0d
         self.forward = forward
@@ -205,6 +206,7 @@ def _plain(v):
 
 OPS: dict[str, OpDef] = {}
 ALIASES: dict[str, str] = {}  # another spelling (PyTorch's, numpy's) -> op name
+_FUNCTIONAL = ("nn", "activations")  # families whose PyTorch counterparts are in torch.nn.functional
 _listeners: list[Callable[[OpDef], Any]] = []
 _FAMILIES: dict[str, str] = {}  # module -> the family of the ops it declares next (see `family`)
 
@@ -254,7 +256,8 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
     `grad_fn` is a name or `rule(kwargs, inputs) -> name` (inputs: the node's saved inputs or their Meta).
     `method`: the op is also a Tensor method (x.sum()); `public`: it is listed in the catalog.
     `aliases` are other spellings of the op (PyTorch's, numpy's); `torch` names its PyTorch counterpart
-    (default torch.<name>); `family` defaults to the one last set with `family(...)` in the op's module.
+    (default torch.<name>, torch.nn.functional.<name> in the nn and activations families); `family`
+    defaults to the one last set with `family(...)` in the op's module.
     `promote_0d`: 0-d float inputs take part in dtype promotion like the others (torch's losses).
     """
 
