@@ -50,19 +50,32 @@ def cumsum(a, *, axis: OptInt = None):
 def _cumprod_grad(F, g, ans, a, axis):
     shape = a.shape
     if axis is None:
-        a, axis = F.flatten(a), 0
-    if not np.any(_data(a) == 0):
+        a, g, axis = F.flatten(a), F.flatten(g), 0
+    data = _data(a)
+    zero = data == 0
+    if not zero.any():
         out = _reverse_cumsum(F, g * ans, axis) / a
-    else:
-        # exact with zeros, as torch: d out_j / d a_k = prod(a_i for i <= j, i != k) for j >= k, built as
-        # n cumprods of a with a_k set to 1 (n ** 2 products per slice, only when a slice has a zero)
+    elif type(a) is Tensor:
+        # differentiated again (create_graph): a form that is a polynomial in a, exact to any order:
+        # d out_j / d a_k = prod(a_i for i <= j, i != k) for j >= k, as n cumprods of a with a_k set to 1
+        # (n ** 2 products per slice, made through ops, so the size limit of a request applies)
         n = a.shape[axis]
         am, gm = F.moveaxis(a, source=axis, destination=-1), F.moveaxis(g, source=axis, destination=-1)
-        eye = np.eye(n, dtype=bool)
-        partial = F.cumprod(F.where(eye, 1.0, F.unsqueeze(am, axis=-2)), axis=-1)  # [..., k, j]
+        partial = F.cumprod(F.where(np.eye(n, dtype=bool), 1.0, F.unsqueeze(am, axis=-2)), axis=-1)  # [.., k, j]
         later = np.triu(np.ones((n, n), dtype=bool))  # j >= k
         out = F.moveaxis(F.sum(F.where(later, partial * F.unsqueeze(gm, axis=-2), 0.0), axis=-1),
                          source=-1, destination=axis)
+    else:
+        # exact with zeros, as torch, in O(n): with z the first zero of a slice, an element before z gets
+        # sum(g_j * out_j for k <= j < z) / a_k; the element at z gets prod(a_i, i < z) times
+        # sum(g_j * prod(a_i, z < i <= j) for j >= z); the elements after z get 0
+        seen = np.cumsum(zero, axis=axis) > 0  # from the first zero on
+        before, first = ~seen, zero & (np.cumsum(zero, axis=axis) == 1)
+        part = _reverse_cumsum(F, F.where(before, g * ans, 0.0), axis) / F.where(before, a, 1.0)
+        after = F.cumprod(F.where(seen & ~first, a, 1.0), axis=axis)  # prod(a_i, z < i <= j) from z on
+        at_zero = F.prod(F.where(before, a, 1.0), axis=axis, keepdims=True) * \
+            F.sum(F.where(seen, g * after, 0.0), axis=axis, keepdims=True)
+        out = F.where(before, part, 0.0) + F.where(first, at_zero, 0.0)
     return F.reshape(out, shape=shape) if out.shape != shape else out
 
 

@@ -606,3 +606,19 @@ def test_binary_ops_take_a_python_number_on_either_side():
         fn = getattr(E, name)
         assert gradcheck(lambda x, fn=fn: fn(x, 0.5), [np.array([1.0, 2.0, 3.0])]), name
         assert gradcheck(lambda x, fn=fn: fn(0.5, x), [np.array([1.0, 2.0, 3.0])]), name
+
+
+def test_cumprod_gradient_with_zeros_takes_linear_memory_and_a_second_order_one_respects_limits():
+    from engine.program import Limits, Namespace
+
+    x = np.ones(100_000)
+    x[[3, 50_000]] = 0.0
+    t = E.Tensor(x, requires_grad=True)
+    E.cumprod(t, axis=0).sum().backward()  # an n ** 2 formula would need 10 ** 10 products here
+    assert t.grad[3] == 49_997.0  # one for each j from 3 up to the next zero
+    assert t.grad[:3].tolist() == [3.0, 2.0, 1.0] and not t.grad[4:].any()
+    program = {"inputs": {"x": {"data": [1.0] * 3000 + [0.0], "requires_grad": True}},
+               "ops": [{"name": "y", "expr": "cumprod(x, axis=0).sum()"}],
+               "backward": [{"output": "y", "create_graph": True}]}
+    with pytest.raises(E.LimitError, match="over the limit"):
+        Namespace().run(program, Limits(max_tensor_elements=1_000_000))

@@ -311,7 +311,10 @@ PARITY.update({
     "cumprod": [P(lambda x, a=a: E.cumprod(x, axis=a), lambda t, a=a: torch.cumprod(t, a), normal(2, 3),
                   label=f"axis={a}") for a in (0, 1)]
     + [P(lambda x: E.cumprod(x, axis=0), lambda t: torch.cumprod(t, 0), np.array([2.0, 0.0, 3.0, 0.0, 1.5]),
-         label="zeros")],
+         label="zeros"),
+       P(lambda x: E.cumprod(x, axis=1), lambda t: torch.cumprod(t, 1),
+         np.array([[1.5, 0.0, 2.0, 0.5], [0.0, 2.0, 0.0, 3.0], [1.0, 2.0, 3.0, 0.0], [1.0, -2.0, 3.0, 0.5]]),
+         label="a zero in some rows")],
     "sort": [P(lambda x: E.sort(x), lambda t: torch.sort(t).values, distinct(3, 4)),
              P(lambda x: E.sort(x, axis=0, descending=True), lambda t: torch.sort(t, 0, descending=True).values,
                distinct(3, 4), label="descending"),
