@@ -79,7 +79,7 @@ def _apply_general(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     except EngineError:
         raise
     except (ValueError, IndexError, TypeError) as e:
-        raise _explain(opdef, arrays, e) from None
+        raise _explain(opdef, arrays, e, kwargs) from None
     return _result(opdef, args, arrays, out, kwargs)
 
 
@@ -263,13 +263,15 @@ def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
                          f"over the limit of {limit} elements per tensor")
 
 
-def _explain(opdef: OpDef, arrays, e: Exception) -> EngineError:
+def _explain(opdef: OpDef, arrays, e: Exception, kwargs: dict) -> EngineError:
     shapes = _shapes(arrays)
     if opdef.shape is not None:
         try:
-            opdef.shape(*shapes)
+            opdef.shape(*shapes, **kwargs)  # shape rules of ops with kwargs (pad, tile) read them
         except ValueError as se:
             return ShapeError(str(se))
+        except EngineError as se:
+            return se
     desc = " and ".join(str(tuple(s)) for s in shapes)
     return ShapeError(f"'{opdef.name}' cannot take shapes {desc}: {e}")
 

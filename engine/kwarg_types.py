@@ -99,7 +99,7 @@ def _bool(v):
 
 
 def _dtype(v):
-    if v not in DTYPES:
+    if not isinstance(v, str) or v not in DTYPES:
         raise ValueError(f"must be one of {', '.join(DTYPES)}")
     return v
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .errors import OpError
 from .ops import broadcast
 from .ops import sigmoid as _sigmoid
 from .registry import Number, choice, family, op
@@ -284,7 +285,9 @@ def selu(a):
 @op(vjp=(lambda F, g, ans, a, alpha: F.where(F.gt(a, 0), g, g * F.exp(a * (1.0 / alpha))),),
     saves="inputs")
 def celu(a, *, alpha: Number = 1.0):
-    """a where a > 0, else alpha * (exp(a / alpha) - 1)."""
+    """a where a > 0, else alpha * (exp(a / alpha) - 1); alpha must not be 0."""
+    if alpha == 0:
+        raise OpError("'celu' kwarg 'alpha' must not be 0 (it divides by alpha)")
     x = _float(a)
     with np.errstate(over="ignore"):
         return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)).astype(x.dtype, copy=False)

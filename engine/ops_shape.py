@@ -92,7 +92,16 @@ def _order(a, axis, descending):
     return np.flip(idx, axis=axis) if descending else idx
 
 
+def _scalar(a, axis):
+    """A 0-d tensor has one axis to sort along, as in torch: 0 (or -1)."""
+    if axis not in (0, -1):
+        raise ShapeError(f"axis {axis} is out of range for a 0-d tensor (0 or -1)")
+    return a.copy()
+
+
 def _sort_grad(F, g, ans, a, axis, descending):
+    if not a.ndim:
+        return g
     idx = _order(_data(a), axis, descending)
     return F.gather(g, np.argsort(idx, axis=axis, kind="stable"), axis=axis)  # the inverse permutation
 
@@ -101,14 +110,14 @@ def _sort_grad(F, g, ans, a, axis, descending):
 def sort(a, *, axis: Int = -1, descending: Bool = False):
     """The values of a sorted along axis (NaN counts as the largest); gradients go back to where they came from."""
     a = np.asarray(a)
-    return np.take_along_axis(a, _order(a, axis, descending), axis=axis) if a.ndim else a.copy()
+    return np.take_along_axis(a, _order(a, axis, descending), axis=axis) if a.ndim else _scalar(a, axis)
 
 
 @op()
 def argsort(a, *, axis: Int = -1, descending: Bool = False):
     """The int64 indices that sort a along axis (stable: ties keep their order, reversed when descending)."""
     a = np.asarray(a)
-    return _order(a, axis, descending) if a.ndim else np.zeros((), dtype=np.int64)
+    return _order(a, axis, descending) if a.ndim else np.zeros_like(_scalar(a, axis), dtype=np.int64)
 
 
 @op()
@@ -168,6 +177,8 @@ family("shape")
 
 def _pairs(pad_width, ndim: int) -> np.ndarray:
     """numpy's reading of pad_width: one (before, after) per axis."""
+    if ndim == 0:
+        raise ShapeError("pad: a 0-d tensor has no axis to pad")
     try:
         pairs = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
     except ValueError:

@@ -75,3 +75,4 @@ def test_aliases_work_as_op_names_in_programs_and_in_expressions():
 def test_an_unknown_name_suggests_aliases_too():
     with pytest.raises(E.OpError, match="did you mean 'clamp'"):
         Namespace().run({"inputs": {"x": [1.0]}, "ops": [{"name": "y", "op": "clamps", "args": ["x"]}]})
+

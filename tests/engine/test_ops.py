@@ -622,3 +622,20 @@ def test_cumprod_gradient_with_zeros_takes_linear_memory_and_a_second_order_one_
                "backward": [{"output": "y", "create_graph": True}]}
     with pytest.raises(E.LimitError, match="over the limit"):
         Namespace().run(program, Limits(max_tensor_elements=1_000_000))
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda x: E.pad(E.Tensor(1.0), pad_width=[[1, 2]]), "no axis to pad"),
+    (lambda x: E.pad(x, pad_width=[[1, 2], [1, 2], [1, 2]]), "does not fit a tensor of 2 dimension"),
+    (lambda x: E.pad(x, pad_width=-1), "must not be negative"),
+    (lambda x: E.sort(E.Tensor(1.0), axis=1), "0-d tensor"),
+    (lambda x: E.celu(x, alpha=0), "alpha"),
+    (lambda x: E.astype(x, dtype=[1, 2]), "dtype"),
+    (lambda x: E.topk(x, k=4), "k=4"),
+    (lambda x: E.gather(x, np.array([[5]]), axis=0), "out of bounds"),
+    (lambda x: E.repeat(x, repeats=[1, 2], axis=1), "repeats"),
+    (lambda x: E.tile(x, reps=-1), "negative"),
+])
+def test_bad_arguments_of_the_new_ops_are_engine_errors_naming_the_problem(call, fragment):
+    with pytest.raises(E.EngineError, match=fragment):
+        call(E.Tensor(np.arange(6.0).reshape(2, 3)))
