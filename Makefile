@@ -9,7 +9,7 @@ TS_CLIENT := openapi/clients/typescript
 PY_LAYER := $(addprefix openapi/clients/python/src/gradserve_client/,tensors.py problems.py calls.py gradserve.py aio.py)
 NODE_STAMP := $(TS_CLIENT)/node_modules/.package-lock.json
 
-.PHONY: serve test lint pytest openapi clients bench install install-test clean
+.PHONY: serve test lint pytest openapi ops-doc clients bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ test: lint pytest
 
 openapi: $(STAMP)
 	$(BIN)/python -m app.export_openapi openapi/openapi.json
+
+ops-doc: $(STAMP)
+	$(BIN)/python -m app.export_ops docs/ops.md
 
 # The TypeScript client's tools, exactly as locked; without npm its tests are skipped, not failed.
 $(NODE_STAMP): $(TS_CLIENT)/package-lock.json

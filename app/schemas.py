@@ -235,6 +235,7 @@ class KwargInfo(BaseModel):
     type: str
     required: bool
     default: Any = None
+    aliases: list[str] = Field(description="other spellings of the kwarg (PyTorch's: dim for axis, ...)")
 
 
 class OpInfo(BaseModel):
@@ -248,6 +249,10 @@ class OpInfo(BaseModel):
     grad_fn: str | None
     method: bool
     doc: str
+    aliases: list[str] = Field(description="other names of the op (PyTorch's or numpy's: clamp for clip, ...), "
+                                           "accepted wherever an op is named")
+    family: str = Field(description="the group of ops it belongs to (unary, reductions, shape, ...)")
+    torch: str = Field(description="its PyTorch counterpart")
 
 
 class OpsResponse(BaseModel):

@@ -74,15 +74,17 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
     else:  # only nodes from which an input can be reached
         leaf_targets = {t for t in inputs if t.grad_fn is None}
         node_targets = {t.grad_fn for t in inputs if t.grad_fn is not None}
-        useful: set[Node] = set()
+        # a node runs when another input lies below it; an input's own node only receives its gradient
+        # (as in torch, it is neither run nor freed: it may have been freed already)
+        useful: set[Node] = set()  # nodes to run
         for node in _walk(root_nodes):  # children come first, so usefulness flows up
-            if node in node_targets or any(n in useful or n in leaf_targets for n in node.next if n is not None):
+            if any(n in useful or n in leaf_targets or n in node_targets for n in node.next if n is not None):
                 useful.add(node)
         leaf_sums = {k: v for k, v in leaf_sums.items() if k in leaf_targets}
-        deps = dict.fromkeys(useful, 0)
+        deps = dict.fromkeys(useful | node_targets, 0)
         for node in useful:
             for n in node.next:
-                if n in useful:
+                if n in deps:
                     deps[n] += 1
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n) == 0]
 
@@ -92,12 +94,14 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
     while ready:
         node = ready.pop()
         g = buffers.pop(node, None)
-        executed.append(node)
         if node_targets is not None:
             if node in node_targets:
                 captured[node] = g
+            if node not in useful:
+                continue
         elif g is not None and node.retained is not None:
             retained.append((node.retained, g))
+        executed.append(node)
         if node.freed and node.op.saves:
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
         grads = node.op.call_vjp(F, g, node, create_graph) if g is not None else (None,) * len(node.next)

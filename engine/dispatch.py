@@ -15,8 +15,8 @@ import numpy as np
 from .errors import DTypeError, EngineError, LimitError, OpError, ShapeError
 from .graph import Meta, Node
 from .graph import _local as _grad_mode  # read directly on the hot path (is_grad_enabled)
-from .registry import OpDef, on_register
-from .tensor import DEFAULT_FLOAT, Tensor, as_array, meta_of
+from .registry import IntOrInts, Ints, OpDef, Shape, on_register
+from .tensor import DEFAULT_FLOAT, DTYPES, Tensor, as_array, meta_of
 
 # ---------------------------------------------------------------------------- limits
 
@@ -79,7 +79,7 @@ def _apply_general(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     except EngineError:
         raise
     except (ValueError, IndexError, TypeError) as e:
-        raise _explain(opdef, arrays, e) from None
+        raise _explain(opdef, arrays, e, kwargs) from None
     return _result(opdef, args, arrays, out, kwargs)
 
 
@@ -125,9 +125,12 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
         out = np.asarray(out)  # a full reduction gives a numpy scalar
     dtype = out.dtype
     if dtype is not DEFAULT_FLOAT and dtype == np.float64 and kwargs.get("dtype") is None \
-            and not _keeps_float64(values):
+            and not _keeps_float64(values, opdef.promote_0d):
         out = out.astype(DEFAULT_FLOAT)  # numpy promotes int64 with float32 to float64; torch does not
         dtype = DEFAULT_FLOAT
+    elif dtype not in _RESULT_DTYPES:
+        out = _in_result_dtype(opdef, values, out, kwargs)
+        dtype = out.dtype
     if opdef.vjp is None or dtype.kind != "f" or not _grad_mode.grad_enabled:
         return Tensor._make(out, None)
     # where each input's gradient goes (its node, itself as a leaf that requires grad, or nowhere), and
@@ -167,10 +170,40 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
     return Tensor._make(out, Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None))
 
 
+_RESULT_DTYPES = frozenset(DTYPES.values())
+_RESULT_KINDS = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64)}
+
+
+def _in_result_dtype(opdef: OpDef, values, out: np.ndarray, kwargs: dict) -> np.ndarray:
+    """A result in one of the API's dtypes: numpy computes float functions of bools in float16 (run again
+    on float32, as torch computes them) and square(bool) in int8 (int64, as torch)."""
+    if out.dtype == np.float16:
+        floats = [v.astype(DEFAULT_FLOAT) if type(v) is np.ndarray and v.dtype.kind == "b" else v for v in values]
+        out = np.asarray(opdef.forward(*floats, **kwargs))
+    return out if out.dtype in _RESULT_DTYPES else out.astype(_RESULT_KINDS.get(out.dtype.kind, DEFAULT_FLOAT))
+
+
+def spreads_sizes(opdef: OpDef) -> bool:
+    """Whether the op's first kwarg is a list of sizes or axes, which torch style spreads out (x.view(2, 3))."""
+    return bool(opdef.kwargs) and next(iter(opdef.kwargs.values()))[0] in (Shape, Ints, IntOrInts)
+
+
+def extra_kwargs(opdef: OpDef, extra) -> dict | None:
+    """Positional arguments past an op's tensors, as its kwargs in order (sum(x, 0), clip(x, 0, 1)); torch
+    style, sizes may be spread out (x.view(2, 3), x.permute(1, 0)). None when they do not fit."""
+    extra = list(extra)
+    if len(extra) > len(opdef.kwargs) and spreads_sizes(opdef) and \
+            all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in extra):
+        extra = [extra]
+    if len(extra) > len(opdef.kwargs):
+        return None
+    return dict(zip(opdef.kwargs, extra))
+
+
 def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """Check the positional arguments; numpy style, extra ones fill the kwargs in order (sum(x, 0))."""
-    if opdef.arity is not None and len(args) > opdef.arity and len(args) <= opdef.arity + len(opdef.kwargs):
-        extra = dict(zip(opdef.kwargs, args[opdef.arity:]))
+    extra = None if opdef.arity is None or len(args) <= opdef.arity else extra_kwargs(opdef, args[opdef.arity:])
+    if extra is not None:
         dup = set(extra) & set(kwargs)
         if dup:
             raise OpError(f"'{opdef.name}' got kwarg '{dup.pop()}' both by position and by name")
@@ -184,11 +217,11 @@ def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     return args, kwargs
 
 
-def _keeps_float64(arrays) -> bool:
+def _keeps_float64(arrays, promote_0d: bool = False) -> bool:
     """torch's promotion: a float64 result needs a float64 tensor input, one with dimensions unless all
     float inputs are 0-d; integers and python numbers alone give the default float32."""
     floats = [a for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"]
-    ranked = [a for a in floats if a.ndim] or floats
+    ranked = floats if promote_0d else [a for a in floats if a.ndim] or floats
     return any(a.dtype == np.float64 for a in ranked)
 
 
@@ -230,13 +263,15 @@ def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
                          f"over the limit of {limit} elements per tensor")
 
 
-def _explain(opdef: OpDef, arrays, e: Exception) -> EngineError:
+def _explain(opdef: OpDef, arrays, e: Exception, kwargs: dict) -> EngineError:
     shapes = _shapes(arrays)
     if opdef.shape is not None:
         try:
-            opdef.shape(*shapes)
+            opdef.shape(*shapes, **kwargs)  # shape rules of ops with kwargs (pad, tile) read them
         except ValueError as se:
             return ShapeError(str(se))
+        except EngineError as se:
+            return se
     desc = " and ".join(str(tuple(s)) for s in shapes)
     return ShapeError(f"'{opdef.name}' cannot take shapes {desc}: {e}")
 

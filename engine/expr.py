@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import functions as _functions  # noqa: F401  (loads every op module, so that OPS is complete)
+from .dispatch import extra_kwargs, spreads_sizes
 from .errors import ExprError, OpError
-from .registry import OPS, close_ops
+from .registry import close_ops, lookup
+from .tensor import Tensor
 
 __all__ = ["Expr", "parse", "evaluate", "count_ops"]
 
@@ -25,7 +27,7 @@ _SPELLING = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>
              ast.BitXor: "^", ast.BitAnd: "&", ast.Invert: "~", ast.Not: "not", ast.In: "in",
              ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not", ast.And: "and", ast.Or: "or"}
 _FORBIDDEN = {
-    ast.Attribute: "attribute access is", ast.Lambda: "lambda is", ast.ListComp: "comprehensions are",
+    ast.Lambda: "lambda is", ast.ListComp: "comprehensions are",
     ast.SetComp: "comprehensions are", ast.DictComp: "comprehensions are",
     ast.GeneratorExp: "generator expressions are", ast.JoinedStr: "f-strings are",
     ast.FormattedValue: "f-strings are", ast.NamedExpr: "the walrus operator ':=' is",
@@ -39,8 +41,12 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 _OPERAND = re.compile(r"[^\W\d]\w*(?!\s*=(?!=))|\d[\w.]*")
 
 # Instructions of the postfix program. Constants that are lists are stored as tuples (an Expr is
-# immutable and shared) and handed out as fresh lists, the form program documents use.
-_CONST, _LIST, _NAME, _CALL, _NEG = range(5)
+# immutable and shared) and handed out as fresh lists, the form program documents use. _DATA detaches
+# the value on top of the stack (x.data); _GRAD pushes a name's grad as a constant (x.grad).
+_CONST, _LIST, _NAME, _CALL, _NEG, _DATA, _GRAD = range(7)
+# names that are libraries in the code users copy from: np.sum(x) is a call by name, not a method of np
+_LIBRARIES = {"np", "numpy", "torch", "math", "jnp", "jax", "scipy", "nn"}
+_ATTRIBUTES = "x.T, x.data, x.grad and catalog ops as methods (x.sum(axis=0))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,15 @@ def evaluate(expr: Expr, lookup: Callable[[str], Any], call: Callable[[str, list
             push(lookup(ins[1]))
         elif kind == _CONST:
             push(ins[1])
+        elif kind == _DATA:
+            v = stack.pop()
+            push(Tensor._make(v.data, None) if isinstance(v, Tensor) else v)
+        elif kind == _GRAD:
+            grad = lookup(ins[1]).grad
+            if grad is None:
+                raise ExprError(f"'{ins[1]}' has no grad{ins[2]}: run a backward call that reaches it first "
+                                "(a non-leaf keeps its grad only with retain_grad)")
+            push(Tensor._make(grad, None))
         else:
             push(_thaw(ins[1]))
     return stack[-1]
@@ -216,6 +231,8 @@ class _Compiler:
             return [node.left, node.comparators[0]], (_CALL, name, 2, ())
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
         if isinstance(node, ast.Subscript):
             return self.subscript(node)
         if isinstance(node, ast.BoolOp):
@@ -227,16 +244,21 @@ class _Compiler:
     # -------------------------------------------------------------------- calls
 
     def call(self, node: ast.Call):
-        if not isinstance(node.func, ast.Name):
-            if isinstance(node.func, ast.Attribute):
-                self.fail(node.func, "attribute access is not allowed")
-            self.fail(node.func, "only catalog ops can be called, by name: mean(x)")
-        name = node.func.id
-        opdef = OPS.get(name)
-        if opdef is None or not opdef.public:
+        func, receiver = node.func, None
+        if isinstance(func, ast.Attribute):  # a method: x.sum(axis=0) is sum(x, axis=0)
+            self.check_receiver(func)
+            name, receiver = func.attr, func.value
+        elif isinstance(func, ast.Name):
+            name = func.id
+        else:
+            self.fail(func, "only catalog ops can be called, by name: mean(x)")
+        opdef = lookup(name)
+        if opdef is None:
             close = close_ops(name)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise OpError(f"unknown op '{name}'{self.place.of(node.func)}{hint}")
+            raise OpError(f"unknown op '{name}'{self.place.of(func)}{hint}")
+        if receiver is not None and not opdef.method:
+            self.fail(func, f"'{name}' is not a method; call it by name: {name}(...)", OpError)
         kwargs: dict[str, Any] = {}
         for kw in node.keywords:
             if kw.arg is None:
@@ -244,19 +266,26 @@ class _Compiler:
             if kw.arg in kwargs:
                 self.fail(kw, f"keyword argument '{kw.arg}' repeated")
             kwargs[kw.arg] = self.literal(kw.value, kw.arg)
-        args = node.args
+        args = ([receiver] if receiver is not None else []) + list(node.args)
+        if opdef.variadic and len(args) == 1 and isinstance(args[0], (ast.List, ast.Tuple)):
+            args = list(args[0].elts)  # stack([a, b]), concat((a, b), axis=1): the tensors as one list
         if opdef.arity is not None:
             n, extra = len(args), len(opdef.kwargs)
-            if not opdef.arity <= n <= opdef.arity + extra:
+            # numpy style: positions past the tensors fill the kwargs in order (sum(x, 0), clip(x, 0, 1));
+            # torch style, sizes may be spread out (x.view(2, 3))
+            filled = None
+            if opdef.arity <= n <= opdef.arity + extra or n > opdef.arity and spreads_sizes(opdef):
+                names = [*opdef.kwargs, *[next(iter(opdef.kwargs), "")] * n]
+                filled = extra_kwargs(opdef, [self.literal(a, k) for a, k in zip(args[opdef.arity:], names)])
+            if filled is None:
                 s = "s" * (opdef.arity != 1)
                 more = f" and up to {extra} of its kwargs ({', '.join(opdef.kwargs)})" if extra else ""
                 self.fail(node, f"'{name}' takes {opdef.arity} argument{s} ({', '.join(opdef.args)}){more}, "
                                 f"got {n}", OpError)
-            # numpy style: positions past the tensors fill the kwargs in order (sum(x, 0), clip(x, 0, 1))
-            for kname, arg in zip(opdef.kwargs, args[opdef.arity:]):
+            for kname, value in filled.items():
                 if kname in kwargs:
-                    self.fail(arg, f"'{name}' got kwarg '{kname}' both by position and by name", OpError)
-                kwargs[kname] = self.literal(arg, kname)
+                    self.fail(node, f"'{name}' got kwarg '{kname}' both by position and by name", OpError)
+                kwargs[kname] = value
             args = args[:opdef.arity]
         elif not args:
             self.fail(node, f"'{name}' takes at least one tensor", OpError)
@@ -267,7 +296,30 @@ class _Compiler:
             opdef.check_kwargs(kwargs)
         except OpError as e:
             self.fail(node, e.detail, OpError)
-        return list(args), (_CALL, name, len(args), tuple(kwargs.items()))
+        return args, (_CALL, opdef.name, len(args), tuple(kwargs.items()))
+
+    def check_receiver(self, node: ast.Attribute) -> None:
+        root = node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id in _LIBRARIES:
+            self.fail(node, f"attribute access is not allowed: call ops by name ({node.attr}(x)) or as methods "
+                            f"of a tensor (x.{node.attr}())")
+
+    def attribute(self, node: ast.Attribute):
+        """x.T, x.data and x.grad; methods are calls (see `call`)."""
+        self.check_receiver(node)
+        if node.attr == "T":
+            return [node.value], (_CALL, "transpose", 1, ())
+        if node.attr == "data":
+            return [node.value], (_DATA,)
+        if node.attr == "grad":
+            if not isinstance(node.value, ast.Name):
+                self.fail(node, "only a name has a grad: x.grad")
+            self.names.setdefault(node.value.id)
+            self.code.append((_GRAD, node.value.id, self.place.of(node)))
+            return [], None
+        self.fail(node, f"attribute access is not allowed: '.{node.attr}' (allowed: {_ATTRIBUTES})")
 
     # -------------------------------------------------------------------- subscripts
 

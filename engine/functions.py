@@ -11,16 +11,16 @@ import numpy as np
 # OP_MODULES: every module that declares ops (`from .registry import op, Int, ...`). A new op module is
 # imported here, next to `ops`, and listed below; importing it registers its ops, and the listener at
 # the end of this module binds them. Nothing else needs to know about it.
-from . import ops
+from . import ops, ops_math, ops_shape
 from .autograd import backward, grad
 from .dispatch import apply
 from .errors import OpError
-from .registry import OPS, OpDef, on_register
+from .registry import ALIASES, OPS, OpDef, on_register
 from .tensor import Tensor, as_array
 
-OP_MODULES = (ops,)
+OP_MODULES = (ops, ops_math, ops_shape)
 
-__all__ = [*OPS, "backward", "grad"]
+__all__ = [*OPS, *ALIASES, "backward", "grad"]
 
 
 # ---------------------------------------------------------------------------- Tensor operators
@@ -68,11 +68,11 @@ _methods: set[str] = set()  # Tensor methods bound here (a redeclared op replace
 
 
 def _bind(opdef: OpDef) -> None:
-    name = opdef.name
-    globals()[name] = opdef.function
-    if opdef.method and opdef.public and (name in _methods or not hasattr(Tensor, name)):
-        setattr(Tensor, name, opdef.function)
-        _methods.add(name)
+    for name in (opdef.name, *opdef.aliases):  # other spellings are the same function (engine.clamp is engine.clip)
+        globals()[name] = opdef.function
+        if opdef.method and opdef.public and (name in _methods or not hasattr(Tensor, name)):
+            setattr(Tensor, name, opdef.function)
+            _methods.add(name)
 
 
 on_register(_bind)

@@ -68,7 +68,28 @@ def _number(v):
         v = v.item()
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise ValueError("must be a number")
-    return float(v)
+    # an int stays an int: as in torch, clip(int tensor, min=1) stays int64 where min=1.5 gives float32
+    return int(v) if isinstance(v, (int, np.integer)) else float(v)
+
+
+def choice(*options) -> KwargType:
+    """A kwarg that is one of a few strings (gelu's approximate="none" | "tanh")."""
+    def check(v):
+        if v not in options:
+            raise ValueError(f"must be one of {', '.join(repr(o) for o in options)}")
+        return v
+    return KwargType(" | ".join(f'"{o}"' for o in options), check)
+
+
+def _pad_width(v):
+    """numpy's pad_width: n, (before, after), or one (before, after) per axis."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if not isinstance(v, (list, tuple)):
+        return _int(v)
+    if all(not isinstance(x, (list, tuple)) for x in v):
+        return _ints(v)
+    return tuple(_ints(x) for x in v)
 
 
 def _bool(v):
@@ -78,7 +99,7 @@ def _bool(v):
 
 
 def _dtype(v):
-    if v not in DTYPES:
+    if not isinstance(v, str) or v not in DTYPES:
         raise ValueError(f"must be one of {', '.join(DTYPES)}")
     return v
 
@@ -120,3 +141,12 @@ OptNumber = KwargType("number | null", _opt(_number))
 Bool = KwargType("bool", _bool)
 DType = KwargType("dtype", _dtype)
 Key = KwargType("index key", _key)
+IntOrInts = KwargType("int | int[]", _axes)
+PadWidth = KwargType("int | int[] | int[][]", _pad_width)
+
+# PyTorch's spellings of kwargs, accepted by every op that has the numpy kwarg they stand for (the first
+# one the op has, for a spelling that stands for several)
+KWARG_ALIASES: dict[str, tuple[str, ...]] = {
+    "dim": ("axis",), "keepdim": ("keepdims",), "dims": ("axes", "reps"), "shifts": ("shift",),
+    "correction": ("ddof",), "size": ("shape",),
+}

@@ -24,6 +24,7 @@ from .registry import (
     OptInt,
     OptNumber,
     Shape,
+    family,
     op,
 )
 from .tensor import dtype_of
@@ -89,7 +90,13 @@ def _mT(F, x):
 
 
 def _data(x):
-    return getattr(x, "data", x)
+    return x if type(x) is np.ndarray else getattr(x, "data", x)  # (an ndarray's own .data is its buffer)
+
+
+def _expand_data(x, shape, axis):
+    """_expand on arrays: a reduction's result brought back to its input's shape."""
+    axes = _reduced_axes(shape, axis)
+    return np.broadcast_to(np.reshape(x, tuple(1 if i in axes else s for i, s in enumerate(shape))), shape)
 
 
 # ---------------------------------------------------------------------------- grad_fn names
@@ -97,8 +104,9 @@ def _data(x):
 
 
 def _over_axes(all_name, axes_name):
-    """A reduction over every element and one over given axes are different torch overloads."""
-    return lambda kwargs, inputs: all_name if kwargs.get("axis") is None else axes_name
+    """A reduction over every element and one over given axes are different torch overloads (a full
+    reduction that keeps its dimensions is the one over given axes: torch has no keepdim without dims)."""
+    return lambda kwargs, inputs: all_name if kwargs.get("axis") is None and not kwargs.get("keepdims") else axes_name
 
 
 def _is_number(x) -> bool:
@@ -136,6 +144,8 @@ def _index_name(kwargs, inputs):
 
 # ---------------------------------------------------------------------------- arithmetic
 
+family("arithmetic")
+
 
 @op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: g), shape=broadcast)
 def add(a, b):
@@ -143,20 +153,21 @@ def add(a, b):
     return np.add(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast)
+@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast, aliases=("subtract",))
 def sub(a, b):
     """a - b, broadcasting."""
     return np.subtract(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=broadcast)
+@op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=broadcast,
+    aliases=("multiply",))
 def mul(a, b):
     """a * b elementwise, broadcasting."""
     return np.multiply(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g / b, lambda F, g, ans, a, b: -g * a / (b * b)), saves="inputs",
-    shape=broadcast)
+    shape=broadcast, aliases=("divide", "true_divide"))
 def div(a, b):
     """a / b (true division), broadcasting."""
     return np.true_divide(a, b)
@@ -176,31 +187,32 @@ def _pow_exponent_grad(F, g, ans, a, b):
 
 
 @op(vjp=(_pow_base_grad, _pow_exponent_grad), saves="inputs output",
-    shape=broadcast, grad_fn=_pow_name)
+    shape=broadcast, grad_fn=_pow_name, aliases=("power",))
 def pow(a, b):
     """a ** b elementwise, broadcasting."""
     return np.power(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a: -g,))
+@op(vjp=(lambda F, g, ans, a: -g,), aliases=("negative",))
 def neg(a):
     """-a."""
     return np.negative(a)
 
 
-def _pick(F, g, win, tie):
-    return F.where(win, g, F.where(tie, g * 0.5, 0.0))
+def _pick(F, g, lose, tie):
+    # as torch: g unless this side lost (a NaN loses nothing, so both sides get g), halved at ties
+    return F.where(F.logical_not(lose), F.where(tie, g * 0.5, g), 0.0)
 
 
-@op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b)),
-         lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
+@op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b)),
+         lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
 def maximum(a, b):
     """Elementwise maximum; at ties the gradient is split evenly, as in PyTorch."""
     return np.maximum(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b)),
-         lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
+@op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b)),
+         lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
 def minimum(a, b):
     """Elementwise minimum; at ties the gradient is split evenly, as in PyTorch."""
     return np.minimum(a, b)
@@ -208,8 +220,10 @@ def minimum(a, b):
 
 # ---------------------------------------------------------------------------- unary
 
+family("unary")
 
-@op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs")
+
+@op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs", aliases=("absolute",))
 def abs(a):
     """|a|; the gradient at 0 is 0."""
     return np.abs(a)
@@ -285,23 +299,27 @@ def tanh(a):
 def sigmoid(a):
     """1 / (1 + e ** -a), computed without overflow."""
     a = np.asarray(a)
+    if a.dtype.kind != "f":
+        a = a.astype(np.float32)  # bools and ints, as torch
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(a, np.float32), copy=False)
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
 
 
-@op(vjp=(lambda F, g, ans, a: F.where(F.gt(ans, 0), g, 0.0),), saves="output")
+@op(vjp=(lambda F, g, ans, a: F.where(F.logical_not(F.le(ans, 0)), g, 0.0),), saves="output")  # NaN passes g
 def relu(a):
     """max(a, 0); the gradient at 0 is 0, as in PyTorch."""
     return np.maximum(a, 0)
 
 
-@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs")
+@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs", torch="torch.nn.functional.softplus")
 def softplus(a):
     """log(1 + e ** a), computed without overflow."""
     return np.logaddexp(np.zeros((), dtype=np.result_type(a, np.float32)), a)
 
 
 # ---------------------------------------------------------------------------- piecewise
+
+family("piecewise")
 
 
 def _clip_mask(F, a, min, max):
@@ -316,29 +334,43 @@ def _clip_mask(F, a, min, max):
 
 @op(vjp=(lambda F, g, ans, a, min, max:
          g if min is None and max is None else F.where(_clip_mask(F, a, min, max), g, 0.0),),
-    saves="inputs", grad_fn="ClampBackward1")
+    saves="inputs", grad_fn="ClampBackward1", aliases=("clamp",), torch="torch.clamp")
 def clip(a, *, min: OptNumber = None, max: OptNumber = None):
-    """Limit a to [min, max] (either bound may be null); the gradient passes where min <= a <= max."""
+    """Limit a to [min, max] (either bound may be null); the gradient passes where min <= a <= max.
+    Integer and bool tensors with a float bound give float32, as in torch."""
+    a = np.asarray(a)
+    if a.dtype.kind in "biu":
+        bounds = [b for b in (min, max) if b is not None]
+        if builtins.any(isinstance(b, float) for b in bounds):
+            a = a.astype(np.float32)
+        elif bounds and a.dtype.kind == "b":
+            a = a.astype(np.int64)
     if min is None and max is None:
         return np.array(a, copy=True)
-    return np.clip(a, min, max).astype(np.asarray(a).dtype, copy=False)
+    return np.clip(a, min, max).astype(a.dtype, copy=False)
 
 
 @op(vjp=(None, lambda F, g, ans, cond, a, b: F.where(cond, g, 0.0),
-         lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast, method=False)
+         lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast,
+    method=False)  # torch's Tensor.where(cond, other) reads its arguments in another order
 def where(cond, a, b):
     """a where cond is true, else b (cond is read as booleans), broadcasting."""
     return np.where(np.asarray(cond).astype(bool, copy=False), a, b)
 
 
 def _zero_grad(F, g, ans, a):
-    return g * 0.0
+    # zeros, not g * 0: an infinite or NaN upstream gradient still gives 0, as in torch
+    return np.zeros(np.shape(g), dtype=g.dtype)
 
 
 @op(vjp=(_zero_grad,))
 def sign(a):
-    """-1, 0 or 1 by the sign of a; zero gradient."""
-    return np.sign(a)
+    """-1, 0 or 1 by the sign of a (0 at NaN, as torch; bools stay bools); zero gradient."""
+    a = np.asarray(a)
+    if a.dtype.kind == "b":
+        return a.copy()
+    out = np.asarray(np.sign(a))
+    return np.nan_to_num(out, copy=False, nan=0.0) if a.dtype.kind == "f" else out
 
 
 @op(vjp=(_zero_grad,))
@@ -361,26 +393,28 @@ def round(a):
 
 # ---------------------------------------------------------------------------- comparison
 
+family("comparison")
 
-@op(shape=broadcast)
+
+@op(shape=broadcast, aliases=("greater",))
 def gt(a, b):
     """a > b (bool), broadcasting."""
     return np.greater(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("greater_equal",))
 def ge(a, b):
     """a >= b (bool), broadcasting."""
     return np.greater_equal(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("less",))
 def lt(a, b):
     """a < b (bool), broadcasting."""
     return np.less(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("less_equal",))
 def le(a, b):
     """a <= b (bool), broadcasting."""
     return np.less_equal(a, b)
@@ -392,7 +426,7 @@ def eq(a, b):
     return np.equal(a, b)
 
 
-@op(shape=broadcast)
+@op(shape=broadcast, aliases=("not_equal",))
 def ne(a, b):
     """a != b (bool), broadcasting."""
     return np.not_equal(a, b)
@@ -418,6 +452,8 @@ def logical_not(a):
 
 # ---------------------------------------------------------------------------- reductions
 
+family("reductions")
+
 
 @op(vjp=(lambda F, g, ans, a, axis, **_: _expand(F, g, a.shape, axis),),
     grad_fn=_over_axes("SumBackward0", "SumBackward1"))
@@ -438,14 +474,31 @@ def mean(a, *, axis: Axes = None, keepdims: Bool = False):
     return np.true_divide(np.add.reduce(a, axis=axis, keepdims=keepdims), _count(a.shape, axis))
 
 
+def _exclusive_prod(F, a, axis):
+    """For each element, the product of the others in its slice, without division (exact with zeros):
+    the product of the elements before it times that of the elements after it, as torch computes it."""
+    axes = _reduced_axes(a.shape, axis)
+    kept = [i for i in range(a.ndim) if i not in axes]
+    order = kept + list(axes)
+    lined = F.reshape(F.transpose(a, axes=order), shape=[a.shape[i] for i in kept] + [-1])
+    ones = np.ones(lined.shape[:-1] + (1,), dtype=lined.dtype)
+    before = F.cumprod(F.concat(ones, F.index(lined, key=(Ellipsis, slice(None, -1))), axis=-1), axis=-1)
+    after = F.flip(F.cumprod(F.concat(ones, F.index(F.flip(lined, axis=-1), key=(Ellipsis, slice(None, -1))),
+                                      axis=-1), axis=-1), axis=-1)
+    others = F.reshape(before * after, shape=[a.shape[i] for i in order])
+    return F.transpose(others, axes=_inverse(order, a.ndim))
+
+
 def _prod_grad(F, g, ans, a, axis, **_):
-    # ans / a, exact with zeros: a slice's only zero gets the product of the others, a slice with two or
-    # more gives 0. Keeping ans / a (which is 0) at the non-zeros makes the second derivative right too.
-    zero = F.eq(a, 0)
-    zeros = F.broadcast_to(F.sum(zero, axis=axis, keepdims=True), shape=a.shape)
-    safe = F.where(zero, 1.0, a)
-    others = F.broadcast_to(F.prod(safe, axis=axis, keepdims=True), shape=a.shape)
-    d = F.where(zero, F.where(F.eq(zeros, 1), others, 0.0), _expand(F, ans, a.shape, axis) / safe)
+    # torch's cases: no zero, ans / a; two zeros in a full product, 0 (unless differentiated again);
+    # otherwise the product of the others for every element
+    zeros = np.count_nonzero(_data(a) == 0)
+    if zeros == 0:
+        d = _expand(F, ans, a.shape, axis) / a
+    elif axis is None and zeros > 1 and type(a) is np.ndarray:
+        return np.zeros(a.shape, dtype=g.dtype)
+    else:
+        d = _exclusive_prod(F, a, axis)
     return _expand(F, g, a.shape, axis) * d
 
 
@@ -455,40 +508,64 @@ def prod(a, *, axis: Axes = None, keepdims: Bool = False):
     return np.prod(a, axis=axis, keepdims=keepdims)
 
 
-def _extreme_grad(F, g, ans, a, axis, **_):
-    # the gradient is shared evenly among the elements equal to the extreme, as torch.amax does
-    hit = F.eq(a, _expand(F, ans, a.shape, axis))
-    count = F.broadcast_to(F.sum(hit, axis=axis, keepdims=True), shape=a.shape)
-    return F.where(hit, _expand(F, g, a.shape, axis) / count, 0.0)
+def _extreme_grad(F, g, ans, a, axis, keepdims):
+    # the gradient is shared evenly among the elements equal to the extreme. At NaN, torch's max() shares it
+    # among the NaNs; its amax (over axes) has no element equal to NaN and gives NaN to the whole slice.
+    data, out = _data(a), _data(ans)
+    hit = data == _expand_data(out, a.shape, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if axis is None and not keepdims:
+            if np.isnan(out):
+                hit = np.isnan(data)
+            return F.where(hit, g / np.count_nonzero(hit), 0.0)
+        count = _expand_data(np.sum(hit, axis=axis, keepdims=True), a.shape, axis)
+        return _expand(F, g, a.shape, axis) / count * hit
 
 
-@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MaxBackward1", "AmaxBackward0"))
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MaxBackward1", "AmaxBackward0"),
+    aliases=("amax",), torch="torch.amax")
 def max(a, *, axis: Axes = None, keepdims: Bool = False):
     """Maximum over axis; ties share the gradient evenly."""
     return np.max(a, axis=axis, keepdims=keepdims)
 
 
-@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MinBackward1", "AminBackward0"))
+@op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MinBackward1", "AminBackward0"),
+    aliases=("amin",), torch="torch.amin")
 def min(a, *, axis: Axes = None, keepdims: Bool = False):
     """Minimum over axis; ties share the gradient evenly."""
     return np.min(a, axis=axis, keepdims=keepdims)
+
+
+def _floats(a):
+    a = np.asarray(a)
+    return a if a.dtype.kind == "f" else a.astype(np.float32)
 
 
 def _centered(F, a, axis):
     return a - F.mean(a, axis=axis, keepdims=True)
 
 
-@op(vjp=(lambda F, g, ans, a, axis, ddof, **_:
-         _expand(F, g, a.shape, axis) * _centered(F, a, axis) * (2.0 / (_count(a.shape, axis) - ddof)),),
-    saves="inputs")
+def _var_grad(F, g, ans, a, axis, keepdims, ddof):
+    dof = _count(a.shape, axis) - ddof
+    centered = _centered(F, a, axis)
+    if dof <= 0 and axis is None and not keepdims:
+        centered = F.abs(centered)  # torch's full variance without degrees of freedom: +-inf by g's sign
+    with np.errstate(invalid="ignore"):
+        return _expand(F, g, a.shape, axis) * centered * (2.0 / dof if dof > 0 else math.inf)
+
+
+def _std_grad(F, g, ans, a, axis, keepdims, ddof):
+    zero = F.eq(ans, 0)  # a constant slice: torch gives 0, not 0 / 0
+    return _var_grad(F, F.where(zero, 0.0, g / F.where(zero, 1.0, ans * 2.0)), None, a, axis, keepdims, ddof)
+
+
+@op(vjp=(_var_grad,), saves="inputs")
 def var(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
     """Variance over axis with ddof degrees of freedom removed (numpy's default ddof=0)."""
     return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
-@op(vjp=(lambda F, g, ans, a, axis, ddof, **_:
-         _expand(F, g / (ans * (_count(a.shape, axis) - ddof)), a.shape, axis) * _centered(F, a, axis),),
-    saves="inputs output")
+@op(vjp=(_std_grad,), saves="inputs output")
 def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
     """Standard deviation over axis with ddof degrees of freedom removed."""
     return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
@@ -496,7 +573,7 @@ def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
 
 @op(vjp=(lambda F, g, ans, a, axis, **_:
          _expand(F, F.where(F.eq(ans, 0), 0.0, g / F.where(F.eq(ans, 0), 1.0, ans)), a.shape, axis) * a,),
-    saves="inputs output", grad_fn="LinalgVectorNormBackward0")
+    saves="inputs output", grad_fn="LinalgVectorNormBackward0", torch="torch.linalg.vector_norm")
 def norm(a, *, axis: Axes = None, keepdims: Bool = False):
     """Euclidean (2-)norm over axis, all elements when null; the gradient at 0 is 0."""
     return np.sqrt(np.sum(np.square(a), axis=axis, keepdims=keepdims))
@@ -505,15 +582,18 @@ def norm(a, *, axis: Axes = None, keepdims: Bool = False):
 @op(vjp=(lambda F, g, ans, a, axis, **_:
          _expand(F, g, a.shape, axis) * F.exp(a - _expand(F, ans, a.shape, axis)),), saves="inputs output")
 def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
-    """log(sum(exp(a))) over axis, without overflow; fused, its gradient is softmax."""
-    a = np.asarray(a)
-    m = np.max(a, axis=axis, keepdims=True)
+    """log(sum(exp(a))) over axis, without overflow; fused, its gradient is softmax. Over nothing, -inf."""
+    a = _floats(a)
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size axis has no maximum
     m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 # ---------------------------------------------------------------------------- linear algebra
+
+family("linear algebra")
 
 
 def _matmul_grad_a(F, g, ans, a, b):
@@ -573,7 +653,7 @@ def _inverse(axes, ndim):
 
 
 @op(vjp=(lambda F, g, ans, a, axes: F.transpose(g, axes=_inverse(axes, a.ndim)),),
-    grad_fn="PermuteBackward0")
+    grad_fn="PermuteBackward0", aliases=("permute",), torch="torch.permute")
 def transpose(a, *, axes: Ints = None):
     """Permute axes (reverse them when null), as numpy.transpose."""
     return np.transpose(a, axes)
@@ -581,14 +661,16 @@ def transpose(a, *, axes: Ints = None):
 
 # ---------------------------------------------------------------------------- shape
 
+family("shape")
 
-@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
+
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0", aliases=("view",))
 def reshape(a, *, shape: Shape):
     """Give a new shape with the same number of elements (one size may be -1)."""
     return np.reshape(a, shape)
 
 
-@op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0")
+@op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0", aliases=("ravel",))
 def flatten(a):
     """Reshape to 1-D."""
     return np.reshape(a, (-1,))
@@ -605,7 +687,7 @@ def squeeze(a, *, axis: Axes = None):
     return np.squeeze(a, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),))
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), aliases=("expand_dims",))
 def unsqueeze(a, *, axis: Int):
     """Insert an axis of size 1 at position axis."""
     return np.expand_dims(a, axis)
@@ -619,7 +701,7 @@ def _broadcast_to_shape(a, shape, **_):
 
 
 @op(vjp=(lambda F, g, ans, a, **_: g,), shape=_broadcast_to_shape, check_shape=True,
-    grad_fn="ExpandBackward0")
+    grad_fn="ExpandBackward0", aliases=("expand",))
 def broadcast_to(a, *, shape: Shape):
     """Repeat size-1 axes to reach shape (numpy's broadcasting rules)."""
     return np.broadcast_to(a, shape)
@@ -635,13 +717,14 @@ def _sum_to_shape(a, shape, **_):
 
 
 @op(vjp=(lambda F, g, ans, a, **_: F.broadcast_to(g, shape=a.shape),), shape=_sum_to_shape,
-    check_shape=True, grad_fn="SumBackward1")
+    check_shape=True, grad_fn="SumBackward1", aliases=("sum_to_size",), torch="torch.Tensor.sum_to_size")
 def sum_to(a, *, shape: Shape):
     """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
     return sum_to_shape(np.asarray(a), tuple(shape))
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0")
+@op(vjp=(lambda F, g, ans, a, **_: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0",
+    torch="torch.Tensor.to")
 def astype(a, *, dtype: DType):
     """Convert to dtype (float32, float64, int64, bool); gradients flow between float dtypes."""
     return np.asarray(a).astype(dtype_of(dtype))
@@ -671,7 +754,8 @@ def _concat_grad(F, g, ans, *arrays, axis):
     return tuple(grads)
 
 
-@op(vjp=_concat_grad, shape=_concat_shape, check_shape=True, method=False, grad_fn="CatBackward0")
+@op(vjp=_concat_grad, shape=_concat_shape, check_shape=True, method=False, grad_fn="CatBackward0",
+    aliases=("cat", "concatenate"), torch="torch.cat")
 def concat(*arrays, axis: Int = 0):
     """Join tensors along an existing axis."""
     return np.concatenate(arrays, axis=axis)
@@ -699,7 +783,8 @@ def stack(*arrays, axis: Int = 0):
     return np.stack(arrays, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),), grad_fn=_index_name)
+@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),), grad_fn=_index_name,
+    torch="torch.Tensor.__getitem__")
 def index(a, *, key: Key):
     """Basic indexing a[key]: key items are ints, null (new axis), "..." or "start:stop:step" slices."""
     try:
@@ -769,13 +854,15 @@ def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
 
 # ---------------------------------------------------------------------------- nn
 
+family("nn")
+
 
 @op(vjp=(lambda F, g, ans, a, axis: ans * (g - F.sum(g * ans, axis=axis, keepdims=True)),),
     saves="output")
 def softmax(a, *, axis: Int = -1):
     """exp(a) / sum(exp(a)) along axis, without overflow; fused forward and vjp."""
-    a = np.asarray(a)
-    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    a = _floats(a)
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
@@ -783,8 +870,8 @@ def softmax(a, *, axis: Int = -1):
     saves="output")
 def log_softmax(a, *, axis: Int = -1):
     """a - logsumexp(a) along axis, without overflow; fused forward and vjp."""
-    a = np.asarray(a)
-    m = np.max(a, axis=axis, keepdims=True)
+    a = _floats(a)
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
     shifted = a - m
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -828,7 +915,7 @@ def _mse_grad(F, g, ans, a, b):
 
 
 @op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
-    grad_fn="MseLossBackward0")
+    grad_fn="MseLossBackward0", promote_0d=True)
 def mse_loss(a, b):
     """Mean of (a - b) ** 2, broadcasting."""
     return np.mean(np.square(np.subtract(a, b)))

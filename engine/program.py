@@ -24,7 +24,7 @@ from .errors import EngineError, LimitError, OpError, UnknownNameError
 from .functions import backward as tensor_backward
 from .functions import grad as tensor_grad
 from .graph import Node, set_attr, transaction
-from .registry import OPS, close_ops
+from .registry import close_ops, lookup
 from .tensor import Tensor
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -373,8 +373,8 @@ def _parse(text):
 
 
 def _call(op_name: str, args: list, kwargs: dict) -> Tensor:
-    opdef = OPS.get(op_name) if isinstance(op_name, str) else None
-    if opdef is None or not opdef.public:
+    opdef = lookup(op_name) if isinstance(op_name, str) else None
+    if opdef is None:
         close = close_ops(str(op_name))
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else " (see the op catalog)"
         raise OpError(f"unknown op {op_name!r}{hint}")

@@ -13,23 +13,28 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from .errors import OpError
 from .graph import Node
 from .kwarg_types import (  # noqa: F401  (op modules import the kwarg types from here, next to `op`)
+    KWARG_ALIASES,
     Axes,
     Bool,
     DType,
     Int,
+    IntOrInts,
     Ints,
     Key,
     KwargType,
     Number,
     OptInt,
     OptNumber,
+    PadWidth,
     Shape,
+    choice,
 )
 from .tensor import Tensor
 
@@ -41,8 +46,15 @@ _SAVES = ("inputs", "output")
 class OpDef:
     """Everything known about one op, read off its declaration. Calling it applies the op."""
 
-    def __init__(self, forward, *, vjp, grad_fn, saves, shape, method, check_shape, int_args, public):
+    def __init__(self, forward, *, vjp, grad_fn, saves, shape, method, check_shape, int_args, public,
+                 aliases=(), family=None, torch=None, promote_0d=False):
         self.name = forward.__name__.rstrip("_")
+        self.aliases = tuple(aliases)
+        self.family = family
+        # the PyTorch counterpart, for the catalog and docs: nn ops live in torch.nn.functional
+        self.torch = torch or f"torch.{'nn.functional.' if family in _FUNCTIONAL else ''}{self.name}"
+        # torch's losses broadcast their inputs before promoting: a 0-d float64 operand then counts fully
+        self.promote_0d = promote_0d
         self.forward = forward
         self.vjp = vjp
         self.saves = saves
@@ -67,6 +79,9 @@ class OpDef:
         for kname, (ktype, _) in self.kwargs.items():
             if not isinstance(ktype, KwargType):
                 raise TypeError(f"op '{self.name}': kwarg '{kname}' needs a KwargType annotation (Int, Axes, ...)")
+        # torch spelling -> kwarg, derived from the one table of kwarg spellings
+        self.kwarg_aliases = {alias: next(k for k in targets if k in self.kwargs)
+                              for alias, targets in KWARG_ALIASES.items() if any(k in self.kwargs for k in targets)}
         self.required = tuple(k for k, (_, d) in self.kwargs.items() if d is inspect.Parameter.empty)
         # what a node's kwargs start from: every optional kwarg at its default (see complete_kwargs)
         self.defaults = {k: d for k, (_, d) in self.kwargs.items() if d is not inspect.Parameter.empty}
@@ -116,6 +131,10 @@ class OpDef:
     def check_kwargs(self, kwargs: dict) -> dict:
         clean = {}
         for k, v in kwargs.items():
+            if k in self.kwarg_aliases and k not in self.kwargs:
+                spelled, k = k, self.kwarg_aliases[k]
+                if k in kwargs or k in clean:
+                    raise OpError(f"'{self.name}' got kwarg '{k}' twice (also as '{spelled}')")
             if k not in self.kwargs:
                 known = ", ".join(self.kwargs) or "none"
                 raise OpError(f"'{self.name}' got an unknown kwarg '{k}' (known: {known})")
@@ -139,12 +158,16 @@ class OpDef:
             "args": ["*" + self.args[0]] if self.variadic and self.args else
                     (["*tensors"] if self.variadic else self.args),
             "kwargs": [{"name": k, "type": t.name, "required": d is inspect.Parameter.empty,
-                        "default": None if d is inspect.Parameter.empty else _plain(d)}
+                        "default": None if d is inspect.Parameter.empty else _plain(d),
+                        "aliases": [a for a, target in self.kwarg_aliases.items() if target == k]}
                        for k, (t, d) in self.kwargs.items()],
             "differentiable": self.differentiable,
             "grad_fn": self.grad_fn if self.differentiable else None,
             "method": self.method,
             "doc": self.doc,
+            "aliases": list(self.aliases),
+            "family": self.family,
+            "torch": self.torch,
         }
 
     def call_vjp(self, F, g, node: Node, create_graph: bool):
@@ -182,7 +205,27 @@ def _plain(v):
 
 
 OPS: dict[str, OpDef] = {}
+ALIASES: dict[str, str] = {}  # another spelling (PyTorch's, numpy's) -> op name
+_FUNCTIONAL = ("nn", "activations")  # families whose PyTorch counterparts are in torch.nn.functional
 _listeners: list[Callable[[OpDef], Any]] = []
+_FAMILIES: dict[str, str] = {}  # module -> the family of the ops it declares next (see `family`)
+
+
+def family(name: str) -> None:
+    """Set the family (the catalog's and the docs' grouping) of the ops the calling module declares next."""
+    _FAMILIES[sys._getframe(1).f_globals["__name__"]] = name
+
+
+def _family_of(forward) -> str:
+    # without a family() call, a module engine/ops_<family>.py names the family of its ops
+    module = forward.__module__
+    return _FAMILIES.get(module) or module.rpartition(".")[2].removeprefix("ops_").replace("_", " ")
+
+
+def lookup(name: str) -> OpDef | None:
+    """The public op called `name` or spelled so by an alias; None when there is none."""
+    opdef = OPS.get(name) or OPS.get(ALIASES.get(name, ""))
+    return opdef if opdef is not None and opdef.public else None
 
 
 def on_register(listener: Callable[[OpDef], Any]) -> None:
@@ -194,12 +237,12 @@ def on_register(listener: Callable[[OpDef], Any]) -> None:
 
 
 def close_ops(name: str) -> list[str]:
-    """Public op names that look like `name`, for an unknown op's hint."""
-    return difflib.get_close_matches(name, [n for n, o in OPS.items() if o.public], n=3)
+    """Public op names (and aliases) that look like `name`, for an unknown op's hint."""
+    return difflib.get_close_matches(name, [n for n, o in OPS.items() if o.public] + list(ALIASES), n=3)
 
 
 def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape=False, int_args=(),
-       public=True):
+       public=True, aliases=(), family=None, torch=None, promote_0d=False):
     """Declare an op. The decorated function is its numpy forward; the declaration returns its OpDef,
     which applies the op when called.
 
@@ -212,12 +255,25 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
     `shape(*shapes, **kwargs)` gives the result shape for ops that can grow.
     `grad_fn` is a name or `rule(kwargs, inputs) -> name` (inputs: the node's saved inputs or their Meta).
     `method`: the op is also a Tensor method (x.sum()); `public`: it is listed in the catalog.
+    `aliases` are other spellings of the op (PyTorch's, numpy's); `torch` names its PyTorch counterpart
+    (default torch.<name>, torch.nn.functional.<name> in the nn and activations families); `family`
+    defaults to the one last set with `family(...)` in the op's module.
+    `promote_0d`: 0-d float inputs take part in dtype promotion like the others (torch's losses).
     """
 
     def declare(forward) -> OpDef:
         opdef = OpDef(forward, vjp=vjp, grad_fn=grad_fn, saves=saves, shape=shape, method=method,
-                      check_shape=check_shape, int_args=int_args, public=public)
+                      check_shape=check_shape, int_args=int_args, public=public, aliases=aliases,
+                      family=family or _family_of(forward), torch=torch, promote_0d=promote_0d)
+        for n in opdef.aliases:
+            if n in OPS or ALIASES.get(n, opdef.name) != opdef.name:
+                raise TypeError(f"op '{opdef.name}': alias {n!r} is taken")
+        if ALIASES.get(opdef.name):
+            raise TypeError(f"op '{opdef.name}': the name is an alias of '{ALIASES[opdef.name]}'")
+        for n in [a for a, target in ALIASES.items() if target == opdef.name]:  # a redeclared op's old aliases
+            del ALIASES[n]
         OPS[opdef.name] = opdef
+        ALIASES.update(dict.fromkeys(opdef.aliases, opdef.name))
         for listener in _listeners:
             listener(opdef)
         return opdef

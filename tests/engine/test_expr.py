@@ -232,7 +232,7 @@ def test_expr_is_immutable_and_prints_as_its_text():
 # ---------------------------------------------------------------------------- refusals
 
 @pytest.mark.parametrize("text, error, fragment", [
-    ("x.T", ExprError, "attribute access is not allowed (column 1)"),
+    ("x.shape", ExprError, "attribute access is not allowed: '.shape' (allowed: x.T, x.data, x.grad"),
     ("np.sum(x)", ExprError, "attribute access"),
     ("x.__class__", ExprError, "attribute access"),
     ("lambda: x", ExprError, "lambda"),
@@ -422,3 +422,87 @@ def test_random_arithmetic_matches_numpy(tree, xs):
         want = fn(x)
         got = value(run(text, x=Tensor(x)))
     np.testing.assert_array_equal(got, want, err_msg=text)
+
+
+# ---------------------------------------------------------------------------- PyTorch spellings: methods, .T,
+# .data, .grad, aliases
+
+@pytest.mark.parametrize("text, expected", [
+    ("a.sum(dim=0)", A.sum(axis=0)),
+    ("a.sum(0, keepdim=True)", A.sum(axis=0, keepdims=True)),
+    ("a.mean()", A.mean()),
+    ("(a / 60).exp()", np.exp(A / 60)),
+    ("a.exp().sum(axis=-1)", np.exp(A).sum(axis=-1)),
+    ("a[0].T", A[0].T),
+    ("a.T", A.T),
+    ("(a @ a[0].T).T", (A @ A[0].T).T),
+    ("a.view(6, 10)", A.reshape(6, 10)),
+    ("a.view([6, -1])", A.reshape(6, -1)),
+    ("a.permute(2, 0, 1)", A.transpose(2, 0, 1)),
+    ("a.expand(2, 4, 5, 3)", np.broadcast_to(A, (2, 4, 5, 3))),
+    ("clamp(a, min=10, max=20)", np.clip(A, 10, 20)),
+    ("a.clamp(max=3)", np.clip(A, None, 3)),
+    ("cat([a, a], dim=1)", np.concatenate([A, A], axis=1)),
+    ("stack([a, a])", np.stack([A, A])),
+    ("stack((a, a + 1), axis=-1)", np.stack([A, A + 1], axis=-1)),
+    ("absolute(-a)", A),
+    ("atan(a / 60)", np.arctan(A / 60)),
+    ("a.amax(dim=(0, 2))", A.max(axis=(0, 2))),
+    ("a.swapdims(0, 2)", A.swapaxes(0, 2)),
+    ("a.flip(0)", A[::-1]),
+    ("a.cumsum(dim=1)", A.cumsum(axis=1)),
+])
+def test_torch_spellings_mean_the_catalog_op(text, expected):
+    np.testing.assert_allclose(run(text, a=Tensor(A)).data, expected)
+
+
+def test_a_method_is_the_op_with_the_receiver_first():
+    assert recorded("x.sum(dim=0)", x=Tensor(A))[0][0] == "sum"
+    assert recorded("x.sum(dim=0)", x=Tensor(A))[0][2] == {"dim": 0}  # resolved by the op, as any kwarg
+    assert [c[0] for c in recorded("x.clamp(min=0).T", x=Tensor(A))] == ["clip", "transpose"]
+    assert count_ops(parse("x.T.sum()")) == 2
+    assert parse("x.grad + y.data").names == ("x", "y")
+
+
+def test_data_and_grad_are_detached_constants():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = run("x * x", x=x)
+    y.sum().backward()
+    d = run("y.data", y=y)
+    assert not d.requires_grad and d.is_leaf and np.shares_memory(d.data, y.data)
+    g = run("x.grad", x=x)
+    np.testing.assert_array_equal(g.data, [2.0, 4.0])
+    assert not g.requires_grad and g.grad_fn is None
+    step = run("x.data - 0.25 * x.grad", x=x)  # an SGD step, as a program writes it
+    np.testing.assert_array_equal(step.data, [0.5, 1.0])
+    assert not step.requires_grad
+    assert run("y.data.norm()", y=y).item() == pytest.approx(np.sqrt(17.0))
+    assert not run("(x * 2).data", x=x).requires_grad
+
+
+def test_grad_of_a_name_without_one_is_an_error_naming_it():
+    with pytest.raises(ExprError, match=r"'w' has no grad \(column 5\)"):
+        run("1 + w.grad", w=Tensor([1.0], requires_grad=True))
+    with pytest.raises(ExprError, match="only a name has a grad"):
+        run("(w * 2).grad", w=Tensor([1.0], requires_grad=True))
+
+
+@pytest.mark.parametrize("text, error, fragment", [
+    ("x.shape", ExprError, "attribute access is not allowed: '.shape'"),
+    ("x.sum", ExprError, "attribute access is not allowed: '.sum'"),
+    ("x.data.grad", ExprError, "only a name has a grad"),
+    ("np.exp(x)", ExprError, "call ops by name (exp(x)) or as methods of a tensor (x.exp())"),
+    ("torch.nn.functional.gelu(x)", ExprError, "call ops by name (gelu(x))"),
+    ("x.where(x, x)", OpError, "'where' is not a method"),
+    ("x.stack(x)", OpError, "'stack' is not a method"),
+    ("x.sine()", OpError, "unknown op 'sine'"),
+    ("x.exp(x)", OpError, "'exp' takes 1 argument"),
+    ("sum(x, 0, dim=1)", OpError, "got kwarg 'axis' twice (also as 'dim')"),
+    ("x.sum(dim=0, axis=1)", OpError, "twice"),
+    ("x.view(2, y)", ExprError, "must be a literal"),
+    ("stack([x, y], y)", ExprError, "list items must be numbers"),
+])
+def test_attribute_and_method_refusals(text, error, fragment):
+    with pytest.raises(error) as e:
+        run(text, x=Tensor(A), y=Tensor(A))
+    assert fragment in str(e.value)

@@ -239,6 +239,106 @@ CASES = {
                  C(f("mse_loss"), normal(), normal(), label="0-d")],
 }
 
+# ---------------------------------------------------------------------------- unary, activations, binary, scans
+# and order, shape (the second part of the catalog)
+
+
+def kinked(*shape, kinks=(0.0,), gap=0.2):
+    """Normal values at least gap away from every kink of a piecewise op."""
+    x = normal(*shape)
+    for k in kinks:
+        near = np.abs(x - k) < gap
+        x[near] = k + np.where(x[near] >= k, gap, -gap) * 1.5
+    return x
+
+
+def unit(*shape):
+    return np.asarray(rng.uniform(-0.8, 0.8, size=shape))
+
+
+def zero_in_slice():
+    x = pos(2, 4)
+    x[0, 1] = 0.0
+    return x
+
+
+PERM = np.array([[2, 0, 1, 1], [0, 0, 2, 1]])
+
+CASES.update({
+    "arcsin": unary("arcsin", unit),
+    "arccos": unary("arccos", unit),
+    "arctan": unary("arctan"),
+    "sinh": unary("sinh"),
+    "cosh": unary("cosh"),
+    "arcsinh": unary("arcsinh"),
+    "arccosh": unary("arccosh", lambda *s: 1.2 + pos(*s)),
+    "arctanh": unary("arctanh", unit),
+    "log2": unary("log2", pos),
+    "log10": unary("log10", pos),
+    "exp2": unary("exp2"),
+    "erf": unary("erf") + [C(f("erf"), np.array([-3.0, -0.4, 0.1, 0.47, 2.0, 5.0]), label="every range")],
+    "erfc": unary("erfc") + [C(f("erfc"), np.array([-3.0, -0.4, 0.1, 0.47, 2.0, 5.0]), label="every range")],
+    "trunc": unary("trunc", lambda *s: rng.uniform(0.1, 0.9, size=s) + rng.integers(-3, 3, size=s)),
+    "gelu": unary("gelu") + [C(f("gelu", approximate="tanh"), normal(2, 3), label="tanh")],
+    "silu": unary("silu"),
+    "mish": unary("mish"),
+    "leaky_relu": unary("leaky_relu", kinked) + [C(f("leaky_relu", negative_slope=0.2), kinked(4), label="0.2")],
+    "elu": unary("elu", kinked) + [C(f("elu", alpha=0.5), kinked(4), label="alpha")],
+    "selu": unary("selu", kinked),
+    "celu": unary("celu", kinked) + [C(f("celu", alpha=2.0), kinked(4), label="alpha")],
+    "hardtanh": unary("hardtanh", lambda *s: kinked(*s, kinks=(-1.0, 1.0)))
+    + [C(f("hardtanh", min_val=-0.5, max_val=2.0), kinked(5, kinks=(-0.5, 2.0)), label="bounds")],
+    "relu6": [C(f("relu6"), kinked(6, kinks=(0.0, 6.0)) * 4)],
+    "hardsigmoid": [C(f("hardsigmoid"), kinked(6, kinks=(-3.0, 3.0)) * 3)],
+    "hardswish": [C(f("hardswish"), kinked(6, kinks=(-3.0, 3.0)) * 3)],
+    "softsign": unary("softsign", away),
+    "logsigmoid": unary("logsigmoid") + [C(f("logsigmoid"), np.array([-30.0, 30.0]), label="large")],
+    "arctan2": binary("arctan2", make_b=away),
+    "hypot": binary("hypot", make_a=away, make_b=away),
+    "logaddexp": binary("logaddexp"),
+    # away from the jumps: a / b well inside (k, k + 1)
+    "fmod": [C(f("fmod"), np.array([2.3, -2.3, 5.5, -0.7]), np.array([1.0, 1.0, -2.0, 0.4])),
+             C(lambda a: E.fmod(a, 0.7), np.array([2.0, -2.0, 0.3]), label="python float")],
+    "remainder": [C(f("remainder"), np.array([2.3, -2.3, 5.5, -0.7]), np.array([1.0, 1.0, -2.0, 0.4])),
+                  C(lambda a: E.remainder(a, 0.7), np.array([2.0, -2.0, 0.3]), label="python float")],
+    "cumsum": [C(f("cumsum"), normal(2, 3), label="flattened"), C(f("cumsum", axis=1), normal(2, 3)),
+               C(f("cumsum", axis=-2), normal(3, 2)), C(f("cumsum", axis=0), normal(), label="0-d")],
+    "cumprod": [C(f("cumprod"), away(2, 3), label="flattened"), C(f("cumprod", axis=1), away(2, 3)),
+                C(f("cumprod", axis=1), zero_in_slice(), label="a zero"),
+                C(f("cumprod", axis=0), np.array([0.5, 0.0, 2.0, 0.0]), label="two zeros")],
+    "sort": [C(f("sort"), no_tie_values(2, 4)), C(f("sort", axis=0, descending=True), no_tie_values(3, 2)),
+             C(f("sort"), no_tie_values(), label="0-d")],
+    "topk": [C(f("topk", k=2), no_tie_values(2, 4)), C(f("topk", k=1, axis=0, largest=False), no_tie_values(3, 2)),
+             C(f("topk", k=3), no_tie_values(3), label="k = n")],
+    "pad": [C(f("pad", pad_width=1), normal(2, 3), label="int"),
+            C(f("pad", pad_width=[[0, 1], [2, 0]], value=3.0), normal(2, 3), label="pairs"),
+            C(f("pad", pad_width=[[1, 0], [2, 3]], mode="reflect"), normal(2, 3), label="reflect"),
+            C(f("pad", pad_width=[[0, 0], [4, 5]], mode="reflect"), normal(2, 3), label="reflect twice over"),
+            C(f("pad", pad_width=[1, 2], mode="replicate"), normal(2, 3), label="replicate"),
+            C(f("pad", pad_width=[[0, 0], [1, 1]], mode="edge"), normal(2, 3), label="edge")],
+    "flip": [C(f("flip"), normal(2, 3)), C(f("flip", axis=1), normal(2, 3)),
+             C(f("flip", axis=(0, -1)), normal(2, 2, 2))],
+    "roll": [C(f("roll", shift=2), normal(2, 3), label="flattened"), C(f("roll", shift=-1, axis=1), normal(2, 3)),
+             C(f("roll", shift=[1, 2], axis=[0, 1]), normal(2, 3))],
+    "tile": [C(f("tile", reps=2), normal(3)), C(f("tile", reps=[2, 1, 2]), normal(2, 3), label="more reps"),
+             C(f("tile", reps=[3]), normal(2, 2), label="fewer reps")],
+    "repeat": [C(f("repeat", repeats=2), normal(2, 2), label="flattened"),
+               C(f("repeat", repeats=2, axis=1), normal(2, 3)),
+               C(f("repeat", repeats=[1, 0, 3], axis=-1), normal(2, 3), label="counts")],
+    "swapaxes": [C(f("swapaxes", axis1=0, axis2=2), normal(2, 3, 4)),
+                 C(f("swapaxes", axis1=-1, axis2=0), normal(2, 3))],
+    "moveaxis": [C(f("moveaxis", source=0, destination=-1), normal(2, 3, 4)),
+                 C(f("moveaxis", source=[0, 1], destination=[2, 0]), normal(2, 3, 4))],
+    "gather": [C(lambda x: E.gather(x, PERM, axis=0), normal(3, 4), label="axis 0, repeated"),
+               C(lambda x: E.gather(x, PERM[:, :2], axis=1), normal(2, 3), label="axis 1"),
+               C(lambda x: E.gather(x, np.array([[1]]), axis=0), normal(2, 3), label="smaller indices")],
+    "scatter_add": [C(lambda a, s: E.scatter_add(a, PERM, s, axis=0), normal(3, 4), normal(2, 4), label="repeated"),
+                    C(lambda a, s: E.scatter_add(a, PERM[:, :2], s, axis=1), normal(2, 3), normal(2, 3),
+                      label="larger src")],
+    "masked_fill": [C(lambda a: E.masked_fill(a, MASK, value=2.0), normal(2, 3)),
+                    C(lambda a: E.masked_fill(a, np.array([True, False, True]), 0.0), normal(2, 3), label="broadcast")],
+})
+
 NON_DIFFERENTIABLE = {"gt", "ge", "lt", "le", "eq", "ne", "logical_and", "logical_or", "logical_not"}
 ZERO_GRADIENT = {"sign", "floor", "ceil", "round"}
 
@@ -301,13 +401,55 @@ GRADGRAD = {
     "dot": [C(f("dot"), normal(3), normal(3))],
 }
 
+# second derivatives of the catalog's second part
+GRADGRAD.update({
+    **{name: [C(f(name), make(2, 2))] for name, make in [
+        ("arcsin", unit), ("arccos", unit), ("arctan", normal), ("sinh", normal), ("cosh", normal), ("arcsinh", normal),
+        ("arccosh", lambda *s: 1.2 + pos(*s)), ("arctanh", unit), ("log2", pos), ("log10", pos), ("exp2", normal),
+        ("erf", normal), ("erfc", normal), ("trunc", lambda *s: 0.5 + rng.integers(-3, 3, size=s)), ("gelu", normal),
+        ("silu", normal), ("mish", normal), ("leaky_relu", kinked), ("elu", kinked), ("selu", kinked), ("celu", kinked),
+        ("hardtanh", lambda *s: kinked(*s, kinks=(-1.0, 1.0))), ("softsign", away), ("logsigmoid", normal),
+        ("cumsum", normal), ("cumprod", away), ("flip", normal)]},
+    "tile": [C(lambda a: E.tile(a * a, reps=[2, 1]), normal(2))],
+    "gelu": [C(f("gelu"), normal(2, 2)), C(f("gelu", approximate="tanh"), normal(2, 2), label="tanh")],
+    "relu6": [C(lambda a: E.relu6(a * a) * a, np.array([0.5, -1.0, 3.0]))],
+    "hardsigmoid": [C(lambda a: E.hardsigmoid(a) * a, np.array([0.5, -1.0, 4.0]))],
+    "hardswish": [C(f("hardswish"), np.array([0.5, -1.0, 2.5, -4.0, 4.0]))],
+    "arctan2": [C(f("arctan2"), normal(2, 2), away(2))],
+    "hypot": [C(f("hypot"), away(2, 2), away(2))],
+    "logaddexp": [C(f("logaddexp"), normal(2, 2), normal(2))],
+    "fmod": [C(lambda a, b: E.fmod(a * a, b), np.array([1.5, -1.2]), np.array([1.0, 0.9]))],
+    "remainder": [C(lambda a, b: E.remainder(a * a, b), np.array([1.5, -1.2]), np.array([1.0, 0.9]))],
+    "cumprod": [C(f("cumprod", axis=1), away(2, 3)), C(f("cumprod"), np.array([0.5, 0.0, 2.0]), label="a zero")],
+    "sort": [C(lambda a: E.sort(a * a, axis=0), no_tie_values(3, 2) + 3.0)],
+    "topk": [C(lambda a: E.topk(a * a, k=2), no_tie_values(4) + 3.0)],
+    "pad": [C(lambda a: E.pad(a * a, pad_width=1), normal(2)),
+            C(lambda a: E.pad(a * a, pad_width=[[1, 0], [2, 1]], mode="reflect"), normal(2, 3), label="reflect")],
+    "roll": [C(lambda a: E.roll(a * a, shift=1, axis=0), normal(3))],
+    "repeat": [C(lambda a: E.repeat(a * a, repeats=[2, 1], axis=0), normal(2, 2))],
+    "swapaxes": [C(lambda a: E.swapaxes(a * a, axis1=0, axis2=1), normal(2, 3))],
+    "moveaxis": [C(lambda a: E.moveaxis(a * a, source=0, destination=1), normal(2, 3))],
+    "gather": [C(lambda a: E.gather(a * a, PERM[:, :2], axis=1), normal(2, 3))],
+    "scatter_add": [C(lambda a, s: E.scatter_add(a * s, PERM[:, :2], s * s, axis=1), normal(2, 3), normal(2, 3))],
+    "masked_fill": [C(lambda a: E.masked_fill(a * a, MASK, value=1.0), normal(2, 3))],
+})
+SELECTION = {"argsort", "argmax", "argmin", "any", "all"}  # no gradient, int64 or bool results
+NON_DIFFERENTIABLE |= SELECTION
+ZERO_GRADIENT |= {"trunc"}
+SECOND_PART = {name for name, o in E.OPS.items() if o.forward.__module__ in ("engine.ops_math", "engine.ops_shape")}
+
+
+def test_every_op_of_the_second_part_has_gradgradcheck_cases():
+    missing = {n for n in SECOND_PART if E.OPS[n].differentiable} - set(GRADGRAD)
+    assert not missing, f"ops without a gradgradcheck case: {sorted(missing)}"
+
 
 @pytest.mark.parametrize("fn, inputs, opts", _params(GRADGRAD))
 def test_gradgradcheck(fn, inputs, opts):
     assert gradgradcheck(fn, inputs, **opts)
 
 
-@pytest.mark.parametrize("name", sorted(NON_DIFFERENTIABLE))
+@pytest.mark.parametrize("name", sorted(NON_DIFFERENTIABLE - SELECTION))
 def test_non_differentiable_ops_return_bool_without_grad(name):
     x = E.Tensor([[0.5, -1.0, 0.0]], requires_grad=True)
     args = (x,) if E.OPS[name].arity == 1 else (x, E.Tensor([0.0, -1.0, 1.0], requires_grad=True))
@@ -316,6 +458,18 @@ def test_non_differentiable_ops_return_bool_without_grad(name):
     assert out.shape == (1, 3)
     assert not out.requires_grad and out.grad_fn is None
     assert not E.OPS[name].differentiable and E.OPS[name].describe()["grad_fn"] is None
+
+
+@pytest.mark.parametrize("name, dtype", [("argsort", np.int64), ("argmax", np.int64), ("argmin", np.int64),
+                                         ("any", np.bool_), ("all", np.bool_)])
+def test_selection_ops_give_indices_or_bools_without_grad(name, dtype):
+    x = E.Tensor([[0.5, -1.0, 0.0], [2.0, 1.0, 3.0]], requires_grad=True)
+    out = getattr(E, name)(x, axis=1)
+    assert out.dtype == dtype and not out.requires_grad and out.grad_fn is None
+    expected = {"argsort": [[1, 2, 0], [1, 0, 2]], "argmax": [0, 2], "argmin": [1, 1], "any": [True, True],
+                "all": [False, True]}[name]
+    np.testing.assert_array_equal(out.data, expected)
+    assert E.OPS[name].describe()["grad_fn"] is None
 
 
 @pytest.mark.parametrize("name", sorted(ZERO_GRADIENT))
@@ -452,3 +606,36 @@ def test_binary_ops_take_a_python_number_on_either_side():
         fn = getattr(E, name)
         assert gradcheck(lambda x, fn=fn: fn(x, 0.5), [np.array([1.0, 2.0, 3.0])]), name
         assert gradcheck(lambda x, fn=fn: fn(0.5, x), [np.array([1.0, 2.0, 3.0])]), name
+
+
+def test_cumprod_gradient_with_zeros_takes_linear_memory_and_a_second_order_one_respects_limits():
+    from engine.program import Limits, Namespace
+
+    x = np.ones(100_000)
+    x[[3, 50_000]] = 0.0
+    t = E.Tensor(x, requires_grad=True)
+    E.cumprod(t, axis=0).sum().backward()  # an n ** 2 formula would need 10 ** 10 products here
+    assert t.grad[3] == 49_997.0  # one for each j from 3 up to the next zero
+    assert t.grad[:3].tolist() == [3.0, 2.0, 1.0] and not t.grad[4:].any()
+    program = {"inputs": {"x": {"data": [1.0] * 3000 + [0.0], "requires_grad": True}},
+               "ops": [{"name": "y", "expr": "cumprod(x, axis=0).sum()"}],
+               "backward": [{"output": "y", "create_graph": True}]}
+    with pytest.raises(E.LimitError, match="over the limit"):
+        Namespace().run(program, Limits(max_tensor_elements=1_000_000))
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda x: E.pad(E.Tensor(1.0), pad_width=[[1, 2]]), "no axis to pad"),
+    (lambda x: E.pad(x, pad_width=[[1, 2], [1, 2], [1, 2]]), "does not fit a tensor of 2 dimension"),
+    (lambda x: E.pad(x, pad_width=-1), "must not be negative"),
+    (lambda x: E.sort(E.Tensor(1.0), axis=1), "0-d tensor"),
+    (lambda x: E.celu(x, alpha=0), "alpha"),
+    (lambda x: E.astype(x, dtype=[1, 2]), "dtype"),
+    (lambda x: E.topk(x, k=4), "k=4"),
+    (lambda x: E.gather(x, np.array([[5]]), axis=0), "out of bounds"),
+    (lambda x: E.repeat(x, repeats=[1, 2], axis=1), "repeats"),
+    (lambda x: E.tile(x, reps=-1), "negative"),
+])
+def test_bad_arguments_of_the_new_ops_are_engine_errors_naming_the_problem(call, fragment):
+    with pytest.raises(E.EngineError, match=fragment):
+        call(E.Tensor(np.arange(6.0).reshape(2, 3)))

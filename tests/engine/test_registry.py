@@ -77,7 +77,8 @@ def test_an_op_declared_after_import_has_backward_and_double_backward(late_ops):
 
 def test_an_op_declared_after_import_is_in_the_catalog_and_expressions(late_ops):
     assert OPS["late_power"].describe()["kwargs"] == [
-        {"name": "power", "type": "number", "required": False, "default": 3.0}]
+        {"name": "power", "type": "number", "required": False, "default": 3.0, "aliases": []}]
+    assert OPS["late_power"].describe()["family"] == "test registry"  # no family(): named after its module
     x = Tensor([2.0])
     out = evaluate(parse("late_power(x, power=2)"), {"x": x}.__getitem__, lambda name, a, k: OPS[name](*a, **k))
     assert out.item() == 4.0

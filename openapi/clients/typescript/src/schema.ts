@@ -446,6 +446,11 @@ export interface components {
         };
         /** KwargInfo */
         KwargInfo: {
+            /**
+             * Aliases
+             * @description other spellings of the kwarg (PyTorch's: dim for axis, ...)
+             */
+            aliases: string[];
             /** Default */
             default?: unknown;
             /** Name */
@@ -524,6 +529,11 @@ export interface components {
          * @description A catalog entry: how to call an op.
          */
         OpInfo: {
+            /**
+             * Aliases
+             * @description other names of the op (PyTorch's or numpy's: clamp for clip, ...), accepted wherever an op is named
+             */
+            aliases: string[];
             /** Args */
             args: string[];
             /** Arity */
@@ -532,6 +542,11 @@ export interface components {
             differentiable: boolean;
             /** Doc */
             doc: string;
+            /**
+             * Family
+             * @description the group of ops it belongs to (unary, reductions, shape, ...)
+             */
+            family: string;
             /** Grad Fn */
             grad_fn: string | null;
             /** Kwargs */
@@ -540,6 +555,11 @@ export interface components {
             method: boolean;
             /** Name */
             name: string;
+            /**
+             * Torch
+             * @description its PyTorch counterpart
+             */
+            torch: string;
         };
         /** OpsResponse */
         OpsResponse: {

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,12 +15,14 @@ T = TypeVar("T", bound="KwargInfo")
 class KwargInfo:
     """
     Attributes:
+        aliases (list[str]): other spellings of the kwarg (PyTorch's: dim for axis, ...)
         name (str):
         required (bool):
         type_ (str):
         default (Any | Unset):
     """
 
+    aliases: list[str]
     name: str
     required: bool
     type_: str
@@ -28,6 +30,8 @@ class KwargInfo:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        aliases = self.aliases
+
         name = self.name
 
         required = self.required
@@ -40,6 +44,7 @@ class KwargInfo:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "aliases": aliases,
                 "name": name,
                 "required": required,
                 "type": type_,
@@ -53,6 +58,8 @@ class KwargInfo:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        aliases = cast(list[str], d.pop("aliases"))
+
         name = d.pop("name")
 
         required = d.pop("required")
@@ -62,6 +69,7 @@ class KwargInfo:
         default = d.pop("default", UNSET)
 
         kwarg_info = cls(
+            aliases=aliases,
             name=name,
             required=required,
             type_=type_,

@@ -20,27 +20,36 @@ class OpInfo:
     """A catalog entry: how to call an op.
 
     Attributes:
+        aliases (list[str]): other names of the op (PyTorch's or numpy's: clamp for clip, ...), accepted wherever an op
+            is named
         args (list[str]):
         arity (int | OpInfoArityType1):
         differentiable (bool):
         doc (str):
+        family (str): the group of ops it belongs to (unary, reductions, shape, ...)
         grad_fn (None | str):
         kwargs (list[KwargInfo]):
         method (bool):
         name (str):
+        torch (str): its PyTorch counterpart
     """
 
+    aliases: list[str]
     args: list[str]
     arity: int | OpInfoArityType1
     differentiable: bool
     doc: str
+    family: str
     grad_fn: None | str
     kwargs: list[KwargInfo]
     method: bool
     name: str
+    torch: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        aliases = self.aliases
+
         args = self.args
 
         arity: int | str
@@ -52,6 +61,8 @@ class OpInfo:
         differentiable = self.differentiable
 
         doc = self.doc
+
+        family = self.family
 
         grad_fn: None | str
         grad_fn = self.grad_fn
@@ -65,18 +76,23 @@ class OpInfo:
 
         name = self.name
 
+        torch = self.torch
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "aliases": aliases,
                 "args": args,
                 "arity": arity,
                 "differentiable": differentiable,
                 "doc": doc,
+                "family": family,
                 "grad_fn": grad_fn,
                 "kwargs": kwargs,
                 "method": method,
                 "name": name,
+                "torch": torch,
             }
         )
 
@@ -87,6 +103,8 @@ class OpInfo:
         from ..models.kwarg_info import KwargInfo  # noqa: PLC0415
 
         d = dict(src_dict)
+        aliases = cast(list[str], d.pop("aliases"))
+
         args = cast(list[str], d.pop("args"))
 
         def _parse_arity(data: object) -> int | OpInfoArityType1:
@@ -106,6 +124,8 @@ class OpInfo:
 
         doc = d.pop("doc")
 
+        family = d.pop("family")
+
         def _parse_grad_fn(data: object) -> None | str:
             if data is None:
                 return data
@@ -124,15 +144,20 @@ class OpInfo:
 
         name = d.pop("name")
 
+        torch = d.pop("torch")
+
         op_info = cls(
+            aliases=aliases,
             args=args,
             arity=arity,
             differentiable=differentiable,
             doc=doc,
+            family=family,
             grad_fn=grad_fn,
             kwargs=kwargs,
             method=method,
             name=name,
+            torch=torch,
         )
 
         op_info.additional_properties = d
