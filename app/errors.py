@@ -41,6 +41,9 @@ TITLES = {
     "rate-limited": "Too many requests",
     "quota-exceeded": "Quota exceeded",
     "cors-refused": "Cross-origin request refused",
+    "session-busy": "Session busy",
+    "corrupt-session": "Stored session is corrupt",
+    "invalid-snapshot": "Invalid snapshot",
     "internal-error": "Internal server error",
     "http-error": "HTTP error",
 }
@@ -157,7 +160,7 @@ DESCRIPTIONS = {
     406: "format=svg asked of a server without Graphviz; format=dot works everywhere",
     415: "The body is not application/json",
     422: "The request is invalid: schema, names, ops, shapes, dtypes or backward calls",
-    503: "The session store is unreachable",
+    503: "The session store is unreachable, or the session stayed held by another request for too long",
 }
 
 

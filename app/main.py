@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
 
 from . import docs
 from .access import CORS, AccessMiddleware, declare_access, load_keys, rate_limit_of
 from .deps import limits_of
-from .errors import install_handlers
+from .errors import Problem, install_handlers
 from .logs import REQUEST_ID, AccessLogMiddleware, quiet_uvicorn_access_log, request_id_middleware
 from .metrics import Metrics, MetricsMiddleware
 from .routes import api_router
@@ -41,7 +42,10 @@ async def _sweep(store: SessionStore, every: float) -> None:
     """Drop expired sessions now and then, so their memory goes back even when nobody asks for them."""
     while True:
         await asyncio.sleep(every)
-        store.sweep()
+        try:
+            await run_in_threadpool(store.sweep)
+        except Problem:
+            pass  # the store is unreachable; it is tried again next time
 
 
 def create_app(settings: Settings | None = None, store: SessionStore | None = None) -> FastAPI:
@@ -58,6 +62,9 @@ def create_app(settings: Settings | None = None, store: SessionStore | None = No
             yield
         finally:
             sweeper.cancel()
+            close = getattr(app.state.store, "close", None)
+            if close is not None:
+                close()
 
     app = FastAPI(title="gradserve", version=VERSION, description=DESCRIPTION, lifespan=lifespan,
                   separate_input_output_schemas=False, docs_url=None, redoc_url=None)

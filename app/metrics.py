@@ -36,14 +36,17 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.durations.labels(method, route).observe(seconds)
 
-    def render(self, sessions: int) -> str:
+    def render(self, sessions: int | None) -> str:
         registry = self.registry
         if os.environ.get(MULTIPROCESS_ENV):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)
-        # the session count is asked of the store when scraped, which every process sees whole
-        return (generate_latest(registry).decode() + "# HELP gradserve_sessions Live sessions in the store.\n"
-                f"# TYPE gradserve_sessions gauge\ngradserve_sessions {sessions}\n")
+        text = generate_latest(registry).decode()
+        if sessions is not None:  # None: the store is down, and every other metric is still worth having
+            # the session count is asked of the store when scraped, which every process sees whole
+            text += ("# HELP gradserve_sessions Live sessions in the store.\n"
+                     f"# TYPE gradserve_sessions gauge\ngradserve_sessions {sessions}\n")
+        return text
 
 
 def route_template(scope: Scope) -> str:

@@ -1,7 +1,9 @@
 """Sessions: a namespace of bindings kept between requests, behind a small store interface.
 
-The memory store keeps sessions in this process. Each session has its own lock, so that requests on one
-session run one at a time (a Namespace is not thread-safe) while different sessions run in parallel.
+The memory store keeps sessions in this process (the Redis store, in `redis_store.py`, shares them between
+processes). Each session has its own lock, so that requests on one session run one at a time (a Namespace is
+not thread-safe) while different sessions run in parallel. A request's work runs between the store's `begin`
+(which may load the session) and `commit` (which may write what changed), or `abort` when it fails.
 """
 
 from __future__ import annotations
@@ -55,7 +57,11 @@ class SessionStore(Protocol):
 
     def count_owned(self, owner: str | None) -> int: ...
 
-    def touch(self, session: Session) -> None: ...
+    def begin(self, session: Session) -> None: ...  # under the session's lock, before its work
+
+    def commit(self, session: Session) -> None: ...  # after work that succeeded: keep what it did
+
+    def abort(self, session: Session, error: BaseException) -> None: ...  # after work that failed
 
     def count(self) -> int: ...
 
@@ -112,6 +118,15 @@ class MemoryStore:
     def touch(self, session: Session) -> None:
         session.expires_at = self.clock() + self.ttl
 
+    def begin(self, session: Session) -> None:
+        self.touch(session)
+
+    def commit(self, session: Session) -> None:
+        self.touch(session)
+
+    def abort(self, session: Session, error: BaseException) -> None:
+        self.touch(session)
+
     def count(self) -> int:
         with self._lock:
             return len(self._sessions)
@@ -143,17 +158,29 @@ def _expired(session: Session, now: float) -> bool:
 def make_store(settings: Settings) -> SessionStore:
     if settings.SESSION_STORE == "memory":
         return MemoryStore(settings.MAX_SESSIONS, settings.SESSION_TTL_SECONDS)
+    if settings.SESSION_STORE == "redis":
+        from .redis_store import RedisStore  # redis-py is imported only by servers that use it
+
+        return RedisStore.from_settings(settings)
     raise ValueError(f"unsupported session store {settings.SESSION_STORE!r}")  # Settings already refuses it
 
 
 async def run_locked(store: SessionStore, session: Session, work: Callable[[], T]) -> T:
-    """Run engine work off the event loop, alone on its session; the session stays alive while it runs."""
+    """Run engine work off the event loop, alone on its session; the session stays alive while it runs.
+
+    The store's begin/commit bracket the work: with a shared store they hold the session across processes
+    and write what the work changed, so an answer is only given for work that was kept.
+    """
 
     def locked() -> T:
         with session.lock:
+            store.begin(session)
             try:
-                return work()
-            finally:
-                store.touch(session)
+                result = work()
+            except BaseException as e:
+                store.abort(session, e)
+                raise
+            store.commit(session)
+            return result
 
     return await run_in_threadpool(locked)

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
-SESSION_STORES = ("memory",)
+SESSION_STORES = ("memory", "redis")
 
 
 class Settings(BaseSettings):
@@ -17,8 +17,8 @@ class Settings(BaseSettings):
 
     HOST: str = Field("127.0.0.1", description="address to listen on")
     PORT: int = Field(8000, ge=0, le=65535, description="port to listen on")
-    WORKERS: int = Field(1, ge=1, description="worker processes; sessions of the memory store live in one "
-                                              "process, so keep 1 unless only /v1/evaluate is used")
+    WORKERS: int = Field(1, ge=1, description="worker processes; more than 1 needs SESSION_STORE=redis (sessions "
+                                              "of the memory store live in one process)")
     MAX_BODY_BYTES: int = Field(64 * MiB, ge=1, description="largest request body, in bytes")
     MAX_TENSOR_ELEMENTS: int = Field(16_777_216, ge=1, description="most elements in any one tensor, "
                                                                    "given or computed")
@@ -28,9 +28,14 @@ class Settings(BaseSettings):
     MAX_SESSIONS: int = Field(1_000, ge=1, description="most live sessions")
     SESSION_TTL_SECONDS: float = Field(1_800, gt=0, description="a session expires after this many idle "
                                                                 "seconds")
-    SESSION_STORE: str = Field("memory", description=f"where sessions live: {', '.join(SESSION_STORES)}")
-    REDIS_URL: str = Field("redis://127.0.0.1:6379/0", description="the Redis server of the redis session store "
-                                                                  "(redis://, rediss:// or unix://)")
+    SESSION_STORE: str = Field("memory", description=f"where sessions live: {', '.join(SESSION_STORES)} (redis: "
+                                                     "shared by every process that uses the same REDIS_URL)")
+    REDIS_URL: str = Field("redis://127.0.0.1:6379/0", description="the Redis of SESSION_STORE=redis: "
+                                                                   "redis://host:port/db, rediss://... (TLS) or "
+                                                                   "unix:///path.sock")
+    REQUEST_TIMEOUT_SECONDS: float = Field(60, gt=0, description="longest a request may run; with the redis "
+                                                                 "store, a session held by a process that died is "
+                                                                 "free again after this and a few seconds")
     API_KEYS: str = Field("", description="comma-separated name:sha256hex lines of the accepted API keys; with "
                                          "any key set, every /v1 request needs one")
     API_KEYS_FILE: str = Field("", description="a file of name:sha256hex lines (# starts a comment), read at "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..deps import StoreDep
@@ -26,7 +27,7 @@ async def healthz() -> Response:
 async def readyz(store: StoreDep) -> Response:
     """The process serves requests and reaches its session store."""
     try:
-        store.ping()
+        await run_in_threadpool(store.ping)
     except Problem:
         raise
     except Exception as e:
@@ -37,5 +38,9 @@ async def readyz(store: StoreDep) -> Response:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request, store: StoreDep) -> Response:
-    text = request.app.state.metrics.render(store.count())
+    try:
+        sessions = await run_in_threadpool(store.count)
+    except Problem:
+        sessions = None  # the store is down: every other metric is still worth having
+    text = request.app.state.metrics.render(sessions)
     return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -71,7 +71,7 @@ async def get_session(session: SessionDep, store: StoreDep,
 @router.delete("/{session_id}", operation_id="delete_session", status_code=204,
                responses=problems(404, 422, 503), summary="Delete a session")
 async def delete_session(session_id: str, store: StoreDep, key_name: KeyNameDep) -> Response:
-    store.delete(session_id, owner=key_name)
+    await run_in_threadpool(store.delete, session_id, key_name)  # a shared store answers over the network
     return Response(status_code=204)
 
 
@@ -125,7 +125,7 @@ async def grad(session: SessionDep, store: StoreDep, limits: LimitsDep,
 @router.post("/{session_id}/zero_grad", operation_id="zero_grad", status_code=204,
              responses=problems(404, 422, 503), summary="Set every grad to null")
 async def zero_grad(session: SessionDep, store: StoreDep) -> Response:
-    await run_locked(store, session, session.namespace.zero_grad)
+    await run_locked(store, session, lambda: session.namespace.zero_grad())
     return Response(status_code=204)
 
 
@@ -160,7 +160,7 @@ async def get_graph(session: SessionDep, store: StoreDep,
     """Leaves, named outputs and grad_fn nodes (with what they saved, and whether it was freed), and edges."""
     if format == "svg":
         # draw outside the session's lock: the picture needs only the DOT text
-        source = await run_locked(store, session, session.namespace.graph_dot)
+        source = await run_locked(store, session, lambda: session.namespace.graph_dot())
         return Response(await run_in_threadpool(render_svg, source), media_type="image/svg+xml")
 
     def work() -> Response:

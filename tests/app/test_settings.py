@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -29,8 +30,8 @@ def test_environment_variables_set_each_setting(monkeypatch):
 
 
 def test_an_unknown_session_store_names_the_supported_ones(monkeypatch):
-    monkeypatch.setenv("GRADSERVE_SESSION_STORE", "redis")
-    with pytest.raises(ValidationError, match="supported: memory"):
+    monkeypatch.setenv("GRADSERVE_SESSION_STORE", "memcached")
+    with pytest.raises(ValidationError, match="supported: memory, redis"):
         Settings()
 
 
@@ -42,6 +43,14 @@ def test_help_lists_every_setting_with_env_var_and_default():
 
 
 def test_bad_settings_stop_the_command_with_a_clear_message():
-    r = subprocess.run([sys.executable, "-m", "app.cli", "--session-store", "redis"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "app.cli", "--session-store", "memcached"], capture_output=True,
+                       text=True)
     assert r.returncode != 0
-    assert "GRADSERVE_SESSION_STORE" in r.stderr and "supported: memory" in r.stderr
+    assert "GRADSERVE_SESSION_STORE" in r.stderr and "supported: memory, redis" in r.stderr
+
+
+def test_several_workers_with_the_memory_store_refuse_to_start():
+    r = subprocess.run([sys.executable, "-m", "app.cli", "--workers", "2"], capture_output=True, text=True,
+                       env={**os.environ, "GRADSERVE_SESSION_STORE": "memory"}, timeout=60)
+    assert r.returncode == 2
+    assert "GRADSERVE_SESSION_STORE=redis" in r.stderr

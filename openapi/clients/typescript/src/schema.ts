@@ -599,11 +599,6 @@ export interface components {
              * @description the op that failed
              */
             op_index?: number | null;
-            /**
-             * Request Id
-             * @description the request's X-Request-ID, to quote when reporting it
-             */
-            request_id?: string | null;
             /** Status */
             status: number;
             /** Title */
@@ -905,7 +900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -947,16 +942,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Backward through a graph whose saved buffers were freed */
             409: {
                 headers: {
@@ -993,16 +978,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
         };
     };
     list_ops: {
@@ -1021,26 +996,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OpsResponse"];
-                };
-            };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1076,16 +1031,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Backward through a graph whose saved buffers were freed */
             409: {
                 headers: {
@@ -1122,17 +1067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1169,16 +1104,6 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
             404: {
                 headers: {
@@ -1197,17 +1122,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1236,16 +1151,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
             404: {
                 headers: {
@@ -1264,17 +1169,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1319,16 +1214,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
             404: {
                 headers: {
@@ -1374,17 +1259,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1429,16 +1304,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
             404: {
                 headers: {
@@ -1484,17 +1349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1529,16 +1384,6 @@ export interface operations {
                     "application/json": components["schemas"]["Graph"];
                     "image/svg+xml": string;
                     "text/vnd.graphviz": string;
-                };
-            };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
@@ -1577,17 +1422,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1632,16 +1467,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
             404: {
                 headers: {
@@ -1687,17 +1512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1733,16 +1548,6 @@ export interface operations {
                     "application/json": components["schemas"]["Variable"];
                 };
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
             404: {
                 headers: {
@@ -1761,17 +1566,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1801,16 +1596,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
-            401: {
-                headers: {
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unknown session (or expired, or deleted) or unknown variable */
             404: {
                 headers: {
@@ -1829,17 +1614,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
-            429: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;

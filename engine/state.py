@@ -1,0 +1,522 @@
+"""Namespace state as plain data: a manifest of lists, dicts, strings and numbers plus named arrays, and back.
+
+This is how a session leaves its process (a shared store, a snapshot file) without pickle: the manifest
+holds the graph (tensors, grad_fn nodes by op name, kwargs with explicit type tags, bindings) and refers to
+arrays by index; every array is a view (dtype, shape, byte offset, strides) of a C-ordered blob, so views
+made by reshape, transpose or broadcast_to stay views and shared memory stays shared. Loading trusts
+nothing: op names are looked up in the op table, kwargs pass the op's own checks, dtypes come from a short
+list, and every shape, size and byte range is checked against the limits before any array is made.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .autograd import Meta, Node
+from .errors import EngineError, LimitError
+from .program import NAME, Limits, Namespace
+from .registry import OPS
+from .tensor import Tensor
+
+FORMAT = 1
+
+# every dtype an array of a session may have (saved buffers and bit views included), little-endian
+DTYPES = {np.dtype(t).name: np.dtype(t) for t in (
+    np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+    np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)}
+
+# graph bookkeeping counted against the session's byte limit, so a manifest of millions of tiny nodes is
+# refused like a huge array is (roughly what a Node or Tensor and its tuples take in this process)
+NODE_BYTES = 256
+TENSOR_BYTES = 128
+MAX_DEPTH = 32  # kwargs nest a few levels at most (a tuple of slices)
+
+
+class StateError(EngineError):
+    """A manifest or array set that does not describe a valid namespace."""
+
+    kind = "invalid-snapshot"
+    title = "Invalid snapshot"
+
+
+@dataclass
+class State:
+    """A namespace as data: `manifest` (plain JSON-able values) and `blobs` (id -> C-ordered array)."""
+
+    manifest: dict[str, Any]
+    blobs: dict[str, np.ndarray]
+
+
+# ---------------------------------------------------------------------------- dump
+
+def _root(arr: np.ndarray) -> np.ndarray:
+    while isinstance(arr.base, np.ndarray):
+        arr = arr.base
+    return arr
+
+
+def _address(arr: np.ndarray) -> int:
+    return arr.__array_interface__["data"][0]
+
+
+class _Dumper:
+    def __init__(self, blob_id: Callable[[np.ndarray], str]):
+        self.blob_id = blob_id
+        self.blobs: dict[str, np.ndarray] = {}
+        self.root_ids: dict[int, str] = {}
+        self.blob_meta: dict[str, dict[str, Any]] = {}
+        self.arrays: list[list[Any]] = []
+        self.array_index: dict[int, int] = {}
+        self.keep: list[np.ndarray] = []  # ids stay unique while this dump holds the objects
+        self.tensor_index: dict[int, int] = {}
+        self.node_index: dict[int, int] = {}
+
+    def array(self, arr: np.ndarray) -> int:
+        i = self.array_index.get(id(arr))
+        if i is not None:
+            return i
+        if arr.dtype.name not in DTYPES or not arr.dtype.isnative:
+            raise StateError(f"an array of dtype {arr.dtype} cannot be stored")
+        root = _root(arr)
+        if not root.flags.c_contiguous or root.dtype.name not in DTYPES:
+            root = np.ascontiguousarray(arr)  # an unusual base (a foreign buffer): store this array alone
+        bid = self.root_ids.get(id(root))
+        if bid is None:
+            bid = self.root_ids[id(root)] = self.blob_id(root)
+            self.blobs[bid] = root
+            self.blob_meta[bid] = {"dtype": root.dtype.name, "shape": list(root.shape)}
+            self.keep.append(root)
+        if arr is root:
+            entry = [bid, arr.dtype.name, list(arr.shape), 0, None]
+        else:
+            strides = None if arr.flags.c_contiguous else list(arr.strides)
+            entry = [bid, arr.dtype.name, list(arr.shape), _address(arr) - _address(root), strides]
+        self.keep.append(arr)
+        self.array_index[id(arr)] = len(self.arrays)
+        self.arrays.append(entry)
+        return len(self.arrays) - 1
+
+    def value(self, v: Any, depth: int = 0) -> Any:
+        """A kwarg or saved scalar as JSON-able data; every non-JSON type gets an explicit tag."""
+        t = type(v)
+        if v is None or t is bool or t is int or t is str:
+            return v
+        if t is float:
+            return {"float": v.hex()}
+        if depth > MAX_DEPTH:
+            raise StateError("a kwarg nests too deeply to be stored")
+        if t is tuple:
+            return {"tuple": [self.value(x, depth + 1) for x in v]}
+        if t is list:
+            return {"list": [self.value(x, depth + 1) for x in v]}
+        if t is slice:
+            return {"slice": [self.value(v.start), self.value(v.stop), self.value(v.step)]}
+        if v is Ellipsis:
+            return {"ellipsis": True}
+        if t is dict:
+            return {"dict": [[str(k), self.value(x, depth + 1)] for k, x in v.items()]}
+        if isinstance(v, np.generic):
+            return {"scalar": self.array(np.asarray(v))}
+        if t is np.ndarray:
+            return {"array": self.array(v)}
+        if t is Tensor:
+            return {"tensor": self.tensor_index[id(v)]}
+        if t is np.dtype:
+            return {"dtype": v.name}
+        raise StateError(f"a value of type {t.__name__} cannot be stored")
+
+    def ref(self, x: Any) -> Any:
+        t = type(x)
+        if t is Tensor:
+            return ["t", self.tensor_index[id(x)]]
+        if t is Node:
+            return ["n", self.node_index[id(x)]]
+        if t is Meta:
+            return ["m", [int(s) for s in x.shape], None if x.dtype is None else np.dtype(x.dtype).name]
+        if t is np.ndarray:
+            return ["a", self.array(x)]
+        return ["v", self.value(x)]
+
+
+def _collect(bindings: Mapping[str, Tensor]) -> tuple[list[Tensor], list[Node]]:
+    """Every tensor and node the bindings reach, nodes ordered so that a node's `next` come before it."""
+    tensors: dict[int, Tensor] = {}
+    nodes: dict[int, Node] = {}
+    stack: list[Any] = list(bindings.values())
+    while stack:
+        x = stack.pop()
+        if type(x) is Tensor:
+            if id(x) not in tensors:
+                tensors[id(x)] = x
+                if x.grad_fn is not None:
+                    stack.append(x.grad_fn)
+        elif type(x) is Node and id(x) not in nodes:
+            nodes[id(x)] = x
+            stack.extend(n for n in x.next if n is not None)
+            stack.extend(i for i in (x.inputs or ()) if type(i) is Tensor)
+            stack.extend(v for v in x.kwargs.values() if type(v) is Tensor)
+            if x.retained is not None:
+                stack.append(x.retained)
+    order: list[Node] = []  # iterative post-order over `next`
+    done: set[int] = set()
+    for start in nodes.values():
+        if id(start) in done:
+            continue
+        done.add(id(start))
+        walk = [(start, iter(start.next))]
+        while walk:
+            node, children = walk[-1]
+            for child in children:
+                if type(child) is Node and id(child) not in done:
+                    done.add(id(child))
+                    walk.append((child, iter(child.next)))
+                    break
+            else:
+                walk.pop()
+                order.append(node)
+    return list(tensors.values()), order
+
+
+def dump(namespace: Namespace, blob_id: Callable[[np.ndarray], str] | None = None) -> State:
+    """The namespace as data. `blob_id(root)` names each distinct C-ordered array (default: b0, b1, ...);
+    a caller that keeps names for arrays it already stored writes only the new ones."""
+    counter = iter(range(1 << 62))
+    d = _Dumper(blob_id or (lambda root: f"b{next(counter)}"))
+    tensors, nodes = _collect(namespace.bindings)
+    d.tensor_index = {id(t): i for i, t in enumerate(tensors)}
+    d.node_index = {id(n): i for i, n in enumerate(nodes)}
+    out_tensors = [[d.array(t.data), None if t.grad is None else d.array(np.asarray(t.grad)), bool(t.requires_grad),
+                    None if t.grad_fn is None else d.node_index[id(t.grad_fn)]] for t in tensors]
+    out_nodes = []
+    for n in nodes:
+        out_nodes.append({
+            "op": n.op.name,
+            "kwargs": {k: d.value(v) for k, v in n.kwargs.items()},
+            "next": [d.ref(x) if x is not None else None for x in n.next],
+            "inputs": None if n.inputs is None else [d.ref(x) for x in n.inputs],
+            "out": None if n.out is None else d.array(n.out),
+            "freed": bool(n.freed),
+            "retained": None if n.retained is None else d.tensor_index[id(n.retained)],
+        })
+    manifest = {"format": FORMAT, "blobs": d.blob_meta, "arrays": d.arrays, "tensors": out_tensors,
+                "nodes": out_nodes, "bindings": {name: d.tensor_index[id(t)] for name, t in namespace.bindings.items()}}
+    return State(manifest, d.blobs)
+
+
+# ---------------------------------------------------------------------------- load
+
+def _fail(detail: str) -> StateError:
+    return StateError(detail)
+
+
+def _int(v: Any, what: str, lo: int = 0, hi: int = 1 << 62) -> int:
+    if type(v) is not int or not lo <= v <= hi:
+        raise _fail(f"{what} must be an integer in [{lo}, {hi}], got {v!r}"[:300])
+    return v
+
+
+def _list(v: Any, what: str) -> list:
+    if type(v) is not list:
+        raise _fail(f"{what} must be a list")
+    return v
+
+
+def _dict(v: Any, what: str) -> dict:
+    if type(v) is not dict:
+        raise _fail(f"{what} must be an object")
+    return v
+
+
+def _dtype(v: Any, what: str) -> np.dtype:
+    if type(v) is not str or v not in DTYPES:
+        raise _fail(f"{what} has dtype {str(v)[:40]!r}, not one of {', '.join(DTYPES)}")
+    return DTYPES[v]
+
+
+def _shape(v: Any, what: str) -> tuple[int, ...]:
+    dims = _list(v, f"{what} shape")
+    if len(dims) > 64:
+        raise _fail(f"{what} has {len(dims)} dimensions, more than 64")
+    return tuple(_int(s, f"{what} shape item") for s in dims)
+
+
+def check_sizes(blobs: Mapping[str, Any], limits: Limits, nodes: int = 0, tensors: int = 0) -> dict[str, tuple]:
+    """Dtype, shape and byte size of every blob, checked against the limits from the manifest alone.
+
+    Returns blob id -> (dtype, shape, nbytes) for `load` and for readers that must size byte ranges first.
+    """
+    out: dict[str, tuple] = {}
+    total = nodes * NODE_BYTES + tensors * TENSOR_BYTES
+    for bid, meta in _dict(blobs, "blobs").items():
+        meta = _dict(meta, f"blob {bid[:40]!r}")
+        dtype = _dtype(meta.get("dtype"), f"blob {bid[:40]!r}")
+        shape = _shape(meta.get("shape"), f"blob {bid[:40]!r}")
+        n = math.prod(shape)
+        if limits.max_tensor_elements is not None and n > limits.max_tensor_elements:
+            raise LimitError(f"an array of shape {shape} ({n} elements) is over the limit of "
+                             f"{limits.max_tensor_elements} elements per tensor")
+        out[bid] = (dtype, shape, n * dtype.itemsize)
+        total += n * dtype.itemsize
+        if limits.max_session_bytes is not None and total > limits.max_session_bytes:
+            raise LimitError(f"the session would hold more than {limits.max_session_bytes} bytes, over the limit")
+    return out
+
+
+def _view(root: np.ndarray, entry: Any, i: int, blob_dtype: np.dtype, limits: Limits) -> np.ndarray:
+    entry = _list(entry, f"array {i}")
+    if len(entry) != 5:
+        raise _fail(f"array {i} must be [blob, dtype, shape, offset, strides]")
+    _, dtype_name, shape, offset, strides = entry
+    dtype = _dtype(dtype_name, f"array {i}")
+    shape = _shape(shape, f"array {i}")
+    offset = _int(offset, f"array {i} offset")
+    n = math.prod(shape)
+    if limits.max_tensor_elements is not None and n > limits.max_tensor_elements:
+        raise LimitError(f"array {i} of shape {shape} is over the limit of {limits.max_tensor_elements} elements")
+    if strides is None:
+        strides, step = [], dtype.itemsize  # C order
+        for s in reversed(shape):
+            strides.append(step)
+            step *= max(s, 1)
+        strides = tuple(reversed(strides))
+    else:
+        strides = _list(strides, f"array {i} strides")
+        if len(strides) != len(shape):
+            raise _fail(f"array {i} has {len(strides)} strides for {len(shape)} dimensions")
+        strides = tuple(_int(s, f"array {i} stride", -(1 << 40), 1 << 40) for s in strides)
+    if n:  # every byte the view can read must lie inside its blob
+        lo = offset + sum(min(0, (s - 1) * st) for s, st in zip(shape, strides))
+        hi = offset + sum(max(0, (s - 1) * st) for s, st in zip(shape, strides)) + dtype.itemsize
+        if lo < 0 or hi > root.nbytes:
+            raise _fail(f"array {i} reads bytes [{lo}, {hi}) of a blob of {root.nbytes} bytes")
+    elif offset > root.nbytes:
+        raise _fail(f"array {i} starts past the end of its blob")
+    if dtype == blob_dtype and shape == root.shape and offset == 0 and strides == root.strides:
+        return root
+    return np.ndarray(shape, dtype, buffer=root, offset=offset, strides=strides)
+
+
+def load(manifest: Mapping[str, Any], blobs: Mapping[str, Any], limits: Limits = Limits(),
+         arrays: Mapping[str, np.ndarray] | None = None) -> Namespace:
+    """A namespace from `dump`'s data, validated throughout; StateError (or LimitError) when it is not valid.
+
+    `blobs` maps blob id -> bytes-like of exactly the blob's size; `arrays` may give blobs already made (a
+    live copy's), which are used as they are.
+    """
+    return load_state(manifest, blobs, limits, arrays).namespace
+
+
+@dataclass
+class Loaded:
+    namespace: Namespace
+    blobs: dict[str, np.ndarray]  # blob id -> the array made for it, the root of every array viewing it
+
+
+def load_state(manifest: Mapping[str, Any], blobs: Mapping[str, Any], limits: Limits = Limits(),
+               arrays: Mapping[str, np.ndarray] | None = None) -> Loaded:
+    """As `load`, also giving the array made for each blob (so that a later `dump` can name them the same)."""
+    try:
+        return _load(manifest, blobs, limits, arrays or {})
+    except EngineError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as e:
+        # the checks below are meant to catch everything first; this is the last line
+        raise _fail(f"the snapshot is not valid: {e}"[:300]) from None
+
+
+def _load(manifest, blobs, limits, given) -> Loaded:
+    manifest = _dict(manifest, "the manifest")
+    if manifest.get("format") != FORMAT:
+        raise _fail(f"unknown format {str(manifest.get('format'))[:20]!r} (this server reads format {FORMAT})")
+    node_specs = _list(manifest.get("nodes"), "nodes")
+    tensor_specs = _list(manifest.get("tensors"), "tensors")
+    array_specs = _list(manifest.get("arrays"), "arrays")
+    sizes = check_sizes(manifest.get("blobs"), limits, len(node_specs), len(tensor_specs))
+
+    roots: dict[str, np.ndarray] = {}
+    for bid, (dtype, shape, nbytes) in sizes.items():
+        if bid in given:
+            root = given[bid]
+            if root.dtype != dtype or root.shape != shape:
+                raise _fail(f"blob {bid[:40]!r} does not match its description")
+        else:
+            raw = blobs.get(bid)
+            if raw is None:
+                raise _fail(f"blob {bid[:40]!r} is missing")
+            if len(raw) != nbytes:
+                raise _fail(f"blob {bid[:40]!r} has {len(raw)} bytes; dtype {dtype.name} and shape {shape} need "
+                            f"{nbytes}")
+            root = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()  # writable, owning its memory
+        roots[bid] = root
+
+    arrays: list[np.ndarray] = []
+    for i, entry in enumerate(array_specs):
+        bid = entry[0] if type(entry) is list and entry else None
+        if type(bid) is not str or bid not in roots:
+            raise _fail(f"array {i} refers to an unknown blob")
+        arrays.append(_view(roots[bid], entry, i, sizes[bid][0], limits))
+
+    def array(i: Any, what: str) -> np.ndarray:
+        return arrays[_int(i, what, 0, len(arrays) - 1 if arrays else -1)]
+
+    tensors: list[Tensor] = []
+    grad_fns: list[int | None] = []
+    for k, spec in enumerate(tensor_specs):
+        spec = _list(spec, f"tensor {k}")
+        if len(spec) != 4:
+            raise _fail(f"tensor {k} must be [data, grad, requires_grad, grad_fn]")
+        data = array(spec[0], f"tensor {k} data")
+        t = Tensor._make(data, None)
+        if spec[1] is not None:
+            grad = array(spec[1], f"tensor {k} grad")
+            if grad.shape != data.shape or grad.dtype != data.dtype:
+                raise _fail(f"tensor {k} has a grad of shape {grad.shape} {grad.dtype} for data of shape "
+                            f"{data.shape} {data.dtype}")
+            t.grad = grad
+        if type(spec[2]) is not bool or spec[2] and data.dtype.kind != "f":
+            raise _fail(f"tensor {k}: requires_grad must be true or false, and true only for floating dtypes")
+        t.requires_grad = spec[2]
+        grad_fn = None if spec[3] is None else _int(spec[3], f"tensor {k} grad_fn", 0, len(node_specs) - 1)
+        if grad_fn is not None and not t.requires_grad:
+            raise _fail(f"tensor {k} has a grad_fn but does not require grad")
+        grad_fns.append(grad_fn)
+        tensors.append(t)
+
+    def tensor(i: Any, what: str) -> Tensor:
+        return tensors[_int(i, what, 0, len(tensors) - 1 if tensors else -1)]
+
+    def value(v: Any, what: str, depth: int = 0) -> Any:
+        if v is None or type(v) in (bool, int, str):
+            return v
+        if depth > MAX_DEPTH:
+            raise _fail(f"{what} nests too deeply")
+        v = _dict(v, what)
+        if len(v) != 1:
+            raise _fail(f"{what} must be a tagged value")
+        (tag, x), = v.items()
+        if tag == "float":
+            if type(x) is not str or len(x) > 40:
+                raise _fail(f"{what} is not a float")
+            return float.fromhex(x)
+        if tag in ("tuple", "list"):
+            items = [value(y, what, depth + 1) for y in _list(x, what)]
+            return tuple(items) if tag == "tuple" else items
+        if tag == "slice":
+            parts = _list(x, what)
+            if len(parts) != 3 or any(p is not None and type(p) is not int for p in parts):
+                raise _fail(f"{what} is not a slice")
+            return slice(*parts)
+        if tag == "ellipsis":
+            return Ellipsis
+        if tag == "dict":
+            return {str(k): value(y, what, depth + 1) for k, y in _list(x, what)}
+        if tag == "scalar":
+            a = array(x, what)
+            if a.shape != ():
+                raise _fail(f"{what} is not a scalar")
+            return a[()]
+        if tag == "array":
+            return array(x, what)
+        if tag == "tensor":
+            return tensor(x, what)
+        if tag == "dtype":
+            return _dtype(x, what)
+        raise _fail(f"{what} has an unknown tag {str(tag)[:20]!r}")
+
+    nodes: list[Node] = []
+    retained: list[tuple[int, int]] = []
+    for i, spec in enumerate(node_specs):
+        where = f"node {i}"
+        spec = _dict(spec, where)
+        name = spec.get("op")
+        opdef = OPS.get(name) if type(name) is str else None
+        if opdef is None or opdef.vjp is None:
+            raise _fail(f"{where} names op {str(name)[:40]!r}, which is not a differentiable op of this server")
+        kwargs = {str(k): value(v, f"{where} kwarg {str(k)[:40]!r}") for k, v in
+                  _dict(spec.get("kwargs"), f"{where} kwargs").items()}
+        try:
+            kwargs = opdef.check_kwargs(kwargs)
+        except EngineError as e:
+            raise _fail(f"{where}: {e.detail}") from None
+        if any(k not in kwargs for k in opdef.required):
+            raise _fail(f"{where} lacks a required kwarg of '{opdef.name}'")
+        nxt = []
+        for ref in _list(spec.get("next"), f"{where} next"):
+            if ref is None:
+                nxt.append(None)
+                continue
+            ref = _list(ref, f"{where} next item")
+            if len(ref) != 2 or ref[0] not in ("n", "t"):
+                raise _fail(f"{where} next item must be a node or a tensor")
+            if ref[0] == "n":  # only earlier nodes: the graph is acyclic by construction
+                nxt.append(nodes[_int(ref[1], f"{where} next node", 0, i - 1)])
+            else:
+                leaf = _int(ref[1], f"{where} next tensor", 0, len(tensors) - 1)
+                if grad_fns[leaf] is not None or not tensors[leaf].requires_grad:
+                    raise _fail(f"{where} sends a gradient to tensor {leaf}, which is not a leaf requiring grad")
+                nxt.append(tensors[leaf])
+        if not nxt or opdef.arity is not None and len(nxt) != opdef.arity:
+            raise _fail(f"{where} has {len(nxt)} inputs; '{opdef.name}' takes {opdef.arity or 'at least 1'}")
+        freed = spec.get("freed")
+        if type(freed) is not bool:
+            raise _fail(f"{where} freed must be true or false")
+        inputs = spec.get("inputs")
+        if inputs is None:
+            if not (freed and opdef.saves_inputs and opdef.grad_fn_rule is None):
+                raise _fail(f"{where} lacks its inputs")
+        else:
+            refs = _list(inputs, f"{where} inputs")
+            if len(refs) != len(nxt):
+                raise _fail(f"{where} has {len(refs)} inputs for {len(nxt)} edges")
+            inputs = tuple(_input(r, f"{where} input", tensor, array, value) for r in refs)
+            if (not opdef.saves_inputs or freed) and any(type(x) is Tensor or type(x) is np.ndarray for x in inputs):
+                raise _fail(f"{where} holds input data that '{opdef.name}' does not keep")
+            if opdef.saves_inputs and not freed and any(type(x) is Meta for x in inputs):
+                raise _fail(f"{where} lacks saved input data that '{opdef.name}' needs")
+        out = None if spec.get("out") is None else array(spec.get("out"), f"{where} out")
+        if (out is None) != (freed or not opdef.saves_output):
+            raise _fail(f"{where} {'lacks' if out is None else 'holds'} a saved output")
+        node = Node(opdef, kwargs, tuple(nxt), inputs, out)
+        node.freed = freed
+        if spec.get("retained") is not None:
+            retained.append((i, _int(spec.get("retained"), f"{where} retained", 0, len(tensors) - 1)))
+        nodes.append(node)
+
+    for t, grad_fn in zip(tensors, grad_fns):
+        if grad_fn is not None:
+            t.grad_fn = nodes[grad_fn]
+    for i, k in retained:
+        if grad_fns[k] != i:
+            raise _fail(f"node {i} retains the grad of tensor {k}, which it did not make")
+        nodes[i].retained = tensors[k]
+
+    namespace = Namespace()
+    for name, k in _dict(manifest.get("bindings"), "bindings").items():
+        if not NAME.match(name):
+            raise _fail(f"binding {name[:40]!r} is not an identifier")
+        namespace.bindings[name] = tensor(k, f"binding {name[:40]!r}")
+    return Loaded(namespace, roots)
+
+
+def _input(ref: Any, what: str, tensor, array, value) -> Any:
+    ref = _list(ref, what)
+    if len(ref) < 2:
+        raise _fail(f"{what} is malformed")
+    kind = ref[0]
+    if kind == "t" and len(ref) == 2:
+        return tensor(ref[1], what)
+    if kind == "a" and len(ref) == 2:
+        return array(ref[1], what)
+    if kind == "m" and len(ref) == 3:
+        return Meta(_shape(ref[1], what), None if ref[2] is None else _dtype(ref[2], what))
+    if kind == "v" and len(ref) == 2:
+        v = value(ref[1], what)
+        if type(v) not in (bool, int, float) and not isinstance(v, np.generic):
+            raise _fail(f"{what} is not a number")
+        return v
+    raise _fail(f"{what} is malformed")
