@@ -24,6 +24,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerURL(str):
+    """A live server's base URL, which also knows its process (to signal it)."""
+
+    proc: subprocess.Popen
+
+
 @contextlib.contextmanager
 def _live_server(command: Callable[[int], tuple[list[str], dict[str, str]]], log: BinaryIO) -> Iterator[str]:
     """Start `command(port)` (argv and environment), wait for /healthz, yield the base URL, always stop it.
@@ -33,7 +39,8 @@ def _live_server(command: Callable[[int], tuple[list[str], dict[str, str]]], log
     port = free_port()
     argv, env = command(port)
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    url.proc = proc
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -106,9 +113,8 @@ class RedisServer:
         self.socket.unlink(missing_ok=True)
 
 
-@pytest.fixture
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    """A fresh, empty redis-server for one test, always stopped after it."""
+@contextlib.contextmanager
+def _redis() -> Iterator[RedisServer]:
     import tempfile
 
     # a unix socket path must stay short (~100 bytes): pytest's tmp paths can be longer
@@ -120,3 +126,16 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def make_redis():
+    """`with make_redis() as server:` a fresh, empty redis-server of its own, always stopped after."""
+    return _redis
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh, empty redis-server for one test."""
+    with _redis() as server:
+        yield server
