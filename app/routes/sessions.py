@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from engine.errors import UnknownNameError
 from engine.program import Namespace
 
+from .. import snapshots
 from ..deps import CreatorDep, KeyNameDep, LimitsDep, SessionDep, StoreDep
 from ..errors import Problem, problems
 from ..examples import BACKWARD_EXAMPLES, GRAD_EXAMPLES, RUN_EXAMPLES, SESSION_EXAMPLES
@@ -19,6 +20,7 @@ from ..schemas import BackwardRequest, Encoding, GradRequest, Graph, Program, Se
 from ..sessions import run_locked
 from ..wire import (
     JSONBytes,
+    WireRequest,
     WireRoute,
     decode_grad_outputs,
     decode_optional,
@@ -54,6 +56,30 @@ async def create_session(store: StoreDep, limits: LimitsDep, owner: CreatorDep,
     return await run_in_threadpool(work)
 
 
+SNAPSHOT_CONTENT = {snapshots.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+
+
+@router.post("/restore", operation_id="restore_session", status_code=201, response_model=Session,
+             responses=problems(413, 415, 422, 429, 503), summary="Make a session from a snapshot",
+             openapi_extra={"requestBody": {"required": True, "content": SNAPSHOT_CONTENT,
+                                            "description": "a file from GET /v1/sessions/{id}/snapshot"}})
+async def restore_session(request: Request, store: StoreDep, limits: LimitsDep, owner: CreatorDep) -> Response:
+    """A new session that continues exactly where the snapshot's session was (freed buffers stay freed,
+    retain_grad is kept); the answer lists its variables without data."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != snapshots.MEDIA_TYPE:
+        raise Problem(415, "unsupported-media-type",
+                      f"send the snapshot as {snapshots.MEDIA_TYPE} (got {content_type or 'no Content-Type'})")
+    body = await WireRequest(request.scope, request.receive).body()  # within MAX_BODY_BYTES
+
+    def work() -> Response:
+        session = store.create(snapshots.read(body, limits), owner=owner)
+        payload = {**session.describe(), "variables": encode_variables(session.namespace.bindings, with_data=False)}
+        return JSONBytes(render(payload), status_code=201, headers={"Location": f"/v1/sessions/{session.id}"})
+
+    return await run_in_threadpool(work)
+
+
 @router.get("/{session_id}", operation_id="get_session", response_model=Session,
             responses=problems(404, 422, 503), summary="Describe a session")
 async def get_session(session: SessionDep, store: StoreDep,
@@ -66,6 +92,24 @@ async def get_session(session: SessionDep, store: StoreDep,
         return JSONBytes(render({**session.describe(), "variables": variables}))
 
     return await run_locked(store, session, work)
+
+
+@router.get("/{session_id}/snapshot", operation_id="get_snapshot", response_class=Response,
+            responses={200: {"content": SNAPSHOT_CONTENT,
+                             "description": "a safetensors file: every array of the session, the graph in its "
+                                            "metadata"},
+                       **problems(404, 422, 503)},
+            summary="Download the session as a file")
+async def get_snapshot(session: SessionDep, store: StoreDep) -> Response:
+    """Every array of the session (data, grads, saved buffers) with its graph, as one safetensors file that
+    POST /v1/sessions/restore turns back into a session, here or on another server."""
+
+    def work() -> bytes:
+        return snapshots.write(session.namespace)
+
+    data = await run_locked(store, session, work)
+    return Response(data, media_type=snapshots.MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{session.id}.safetensors"'})
 
 
 @router.delete("/{session_id}", operation_id="delete_session", status_code=204,
