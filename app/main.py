@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, store: SessionStore | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
-            app.state.store = make_store(settings)
+            app.state.store = make_store(settings, observer=app.state.metrics)
         sweeper = asyncio.create_task(_sweep(app.state.store, max(1.0, min(60.0, settings.SESSION_TTL_SECONDS))))
         try:
             yield

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -155,13 +155,14 @@ def _expired(session: Session, now: float) -> bool:
     return session.expires_at <= now and not session.lock.locked()
 
 
-def make_store(settings: Settings) -> SessionStore:
+def make_store(settings: Settings, observer: Any = None) -> SessionStore:
+    """The store the settings name; `observer` hears of store calls, hydrations and conflicts (metrics)."""
     if settings.SESSION_STORE == "memory":
         return MemoryStore(settings.MAX_SESSIONS, settings.SESSION_TTL_SECONDS)
     if settings.SESSION_STORE == "redis":
         from .redis_store import RedisStore  # redis-py is imported only by servers that use it
 
-        return RedisStore.from_settings(settings)
+        return RedisStore.from_settings(settings, observer=observer)
     raise ValueError(f"unsupported session store {settings.SESSION_STORE!r}")  # Settings already refuses it
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.examples import SEED_PROGRAM, TUTORIAL_GRADIENT
 
@@ -185,3 +186,27 @@ def test_a_process_killed_mid_sequence_loses_nothing_it_answered(shared_redis, l
             assert r.status_code == 200
             count = r.json()["variables"]["x"]["grad"][0] / 3
         assert answered + 1 <= count <= answered + 1 + lost_v
+
+
+def test_gradserve_with_two_workers_serves_every_session_and_counts_in_one_registry(
+        shared_redis, live_server_process, tmp_path):
+    env = {**os.environ, "GRADSERVE_SESSION_STORE": "redis", "GRADSERVE_REDIS_URL": shared_redis.url,
+           "GRADSERVE_WORKERS": "2"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    def command(port: int) -> tuple[list[str], dict[str, str]]:
+        return [sys.executable, "-m", "app.cli", "--port", str(port)], env
+
+    with open(tmp_path / "workers.log", "w+b") as log, live_server_process(command, log) as url:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            sid = c.post("/v1/sessions", json=SEED_PROGRAM).json()["id"]
+            statuses = [c.get(f"/v1/sessions/{sid}", headers={"connection": "close"}).status_code
+                        for _ in range(20)]
+            assert statuses == [200] * 20  # never a 404 from the worker that did not make it
+            families = {f.name: f for f in text_string_to_metric_families(c.get("/metrics").text)}
+    served = sum(s.value for s in families["gradserve_requests"].samples
+                 if s.name == "gradserve_requests_total" and s.labels["route"] == "/v1/sessions/{session_id}")
+    assert served == 20  # one registry across workers, whichever answered the scrape
+    hydrations = {s.labels["result"]: s.value for s in families["gradserve_session_hydrations"].samples
+                  if s.name.endswith("_total")}
+    assert sum(hydrations.values()) == 20
