@@ -212,11 +212,25 @@ def test_dockerignore_keeps_local_state_out() -> None:
 
 def test_compose_publishes_the_port_and_checks_health() -> None:
     assert SERVICE["build"] in (".", {"context": "."})
-    ports = [str(p).rsplit(":", 1)[-1] for p in SERVICE["ports"]]
+    ports = [str(p).rsplit(":", 1)[-1] for p in COMPOSE["services"]["proxy"]["ports"]]
     assert str(DEFAULT_PORT) in ports
     assert str(SERVICE["environment"]["GRADSERVE_PORT"]) == str(DEFAULT_PORT)
     test = SERVICE["healthcheck"]["test"]
     assert test[0] == "CMD" and test[1:] == healthcheck_command(), "compose and the image probe health alike"
-    assert str(SERVICE["environment"].get("GRADSERVE_WORKERS", "1")) == "1", "memory sessions need one worker"
     for key in SERVICE["environment"]:
         assert key.removeprefix("GRADSERVE_") in Settings.model_fields, f"{key} is not a setting"
+
+
+def test_compose_runs_replicas_on_one_redis_behind_a_proxy_that_hashes_the_session_id() -> None:
+    env = SERVICE["environment"]
+    assert SERVICE["deploy"]["replicas"] > 1
+    assert env["GRADSERVE_SESSION_STORE"] == "redis", "replicas share sessions only through redis"
+    assert env["GRADSERVE_REDIS_URL"].startswith("redis://redis:")
+    assert "/tmp" in SERVICE["tmpfs"], "a read-only container still needs the workers' metrics directory"
+    redis_command = COMPOSE["services"]["redis"]["command"]
+    assert "--save" in redis_command and "--appendonly" in redis_command
+    conf = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
+    assert re.search(r"hash \$session_key consistent;", conf)
+    pattern = re.search(r"~\^(\S+)\s+\$sid;", conf).group(1)
+    assert re.match(pattern.replace("(?<sid>", "(?P<sid>"), "/v1/sessions/Ab_9-x/backward").group("sid") == "Ab_9-x"
+    assert COMPOSE["services"]["proxy"]["volumes"][0].startswith("./deploy/nginx.conf:")
