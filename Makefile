@@ -58,6 +58,7 @@ clients: openapi $(TEST_STAMP) $(NODE_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/sessions.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(TS_CLIENT)/node_modules
