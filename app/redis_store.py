@@ -17,6 +17,7 @@ import logging
 import secrets
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -153,9 +154,24 @@ class LiveCopy:
     blobs: dict[str, np.ndarray]  # blob id -> C-ordered array, exactly as stored
     manifest: bytes
     ids: dict[int, str] = field(default_factory=dict)  # id(array) -> blob id, valid while `blobs` holds them
+    # checksums of the parameters' arrays (leaves that require grad): the one kind of array that an
+    # optimizer may update in place, which must then be written again under a new id
+    sums: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.ids = {id(a): bid for bid, a in self.blobs.items()}
+        self.remember(self.blobs)
+
+    def remember(self, blobs: dict[str, np.ndarray]) -> None:
+        self.blobs = blobs
+        self.ids = {id(a): bid for bid, a in blobs.items()}
+        self.sums = {bid: zlib.crc32(blobs[bid]) for bid in _param_blobs(self.namespace, self.ids)}
+
+    def blob_id(self, root: np.ndarray) -> str:
+        """The stored id of an array this copy already holds, unchanged; else a fresh one."""
+        bid = self.ids.get(id(root))
+        if bid is None or bid in self.sums and zlib.crc32(root) != self.sums[bid]:
+            return _fresh(root)
+        return bid
 
     @property
     def nbytes(self) -> int:
@@ -352,7 +368,7 @@ class RedisStore:
         assert live is not None, "commit without begin"
         rec, lease, blobs_key, all_key, owner_key = self._keys(session.id, session.owner)
         try:
-            state = dump(live.namespace, blob_id=lambda root: live.ids.get(id(root)) or _fresh(root))
+            state = dump(live.namespace, blob_id=live.blob_id)
             manifest = orjson.dumps(state.manifest)
         except BaseException:
             self._live_drop(session.id)
@@ -381,8 +397,8 @@ class RedisStore:
             raise busy(session.id, "was changed by another request while this one ran (its hold had expired), "
                                    "so this request was not applied")
         if manifest != live.manifest:
-            live.version, live.blobs, live.manifest = answer[1], state.blobs, manifest
-            live.ids = {id(a): bid for bid, a in state.blobs.items()}
+            live.version, live.manifest = answer[1], manifest
+            live.remember(state.blobs)
             self._live_put(session.id, live)
         session.expires_at = answer[2] / 1000
 
@@ -431,3 +447,15 @@ class RedisStore:
 
 def _fresh(root: np.ndarray) -> str:
     return secrets.token_hex(8)
+
+
+def _param_blobs(namespace: Namespace, ids: dict[int, str]) -> list[str]:
+    found = []
+    for t in namespace.bindings.values():
+        if t.grad_fn is None and t.requires_grad:
+            root = t.data
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            if id(root) in ids:
+                found.append(ids[id(root)])
+    return found

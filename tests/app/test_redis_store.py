@@ -232,3 +232,16 @@ async def test_redis_down_is_503_for_sessions_only_and_service_comes_back(redis_
         assert (await c.post("/v1/sessions", json=SEED_PROGRAM)).status_code == 201
         # without persistence the old session is gone: an honest 404, not a stale live copy
         problem(await c.get(f"/v1/sessions/{sid}"), 404, "session-not-found")
+
+
+async def test_a_parameter_updated_in_place_is_written_again(redis_server):
+    # optimizers update a parameter's array in place: the stored copy must follow, under a new blob id
+    async with apps(redis_server.url, 2) as (a, b):
+        sid = (await a.post("/v1/sessions", json={"inputs": {"w": {"data": [1.0, 2.0], "requires_grad": True}},
+                                                  "ops": [{"name": "y", "expr": "sum(w * 3)"}]})).json()["id"]
+        store: RedisStore = a.store
+        session = store.get(sid)
+        store.begin(session)
+        session.namespace.bindings["w"].data[...] = [5.0, 6.0]
+        store.commit(session)
+        assert (await b.get(f"/v1/sessions/{sid}/variables/w")).json()["data"] == [5.0, 6.0]
