@@ -210,3 +210,31 @@ def test_gradserve_with_two_workers_serves_every_session_and_counts_in_one_regis
     hydrations = {s.labels["result"]: s.value for s in families["gradserve_session_hydrations"].samples
                   if s.name.endswith("_total")}
     assert sum(hydrations.values()) == 20
+
+
+def test_limits_hold_across_processes_and_they_ride_out_a_redis_restart(redis_server, live_server_process, tmp_path):
+    with gradserve_processes(live_server_process, redis_server.url, 2, tmp_path, SESSION_TTL_SECONDS=1,
+                             MAX_SESSIONS=2) as urls, \
+            httpx.Client(base_url=urls[0], timeout=30) as a, httpx.Client(base_url=urls[1], timeout=30) as b:
+        first = a.post("/v1/sessions", json=SEED_PROGRAM).json()["id"]
+        assert b.post("/v1/sessions").status_code == 201
+        r = a.post("/v1/sessions")
+        assert r.status_code == 413 and r.json()["type"] == "/problems/limit-exceeded"
+        assert b.get(f"/v1/sessions/{first}").status_code == 200
+        threading.Event().wait(1.5)  # idle past the TTL, whichever process served it last
+        assert a.get(f"/v1/sessions/{first}").status_code == 404
+        assert b.post("/v1/sessions").status_code == 201
+
+        redis_server.stop()
+        for c in (a, b):
+            r = c.post("/v1/sessions", json=SEED_PROGRAM)
+            assert r.status_code == 503 and r.json()["type"] == "/problems/store-unavailable"
+            assert c.get("/readyz").status_code == 503
+            assert c.get("/healthz").status_code == 200
+            assert c.post("/v1/evaluate", json=SEED_PROGRAM).status_code == 200
+        redis_server.start()
+        for c in (a, b):
+            assert c.get("/readyz").status_code == 200
+            sid = c.post("/v1/sessions", json=SEED_PROGRAM).json()["id"]
+            assert (a if c is b else b).post(f"/v1/sessions/{sid}/backward",
+                                             json={"output": "out"}).status_code == 409  # freed, as it should be
