@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Meta, Node
+from .graph import Meta, Node
 from .errors import EngineError, LimitError
 from .program import NAME, Limits, Namespace
 from .registry import OPS
@@ -440,7 +440,7 @@ def _load(manifest, blobs, limits, given) -> Loaded:
         kwargs = {str(k): value(v, f"{where} kwarg {str(k)[:40]!r}") for k, v in
                   _dict(spec.get("kwargs"), f"{where} kwargs").items()}
         try:
-            kwargs = opdef.check_kwargs(kwargs)
+            kwargs = opdef.complete_kwargs(opdef.check_kwargs(kwargs))  # nodes hold every kwarg
         except EngineError as e:
             raise _fail(f"{where}: {e.detail}") from None
         if any(k not in kwargs for k in opdef.required):
