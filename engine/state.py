@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Meta, Node
 from .errors import EngineError, LimitError
+from .graph import Meta, Node
 from .program import NAME, Limits, Namespace
 from .registry import OPS
 from .tensor import Tensor
@@ -487,6 +487,7 @@ def _load(manifest, blobs, limits, given) -> Loaded:
             retained.append((i, _int(spec.get("retained"), f"{where} retained", 0, len(tensors) - 1)))
         nodes.append(node)
 
+    _check_edges(nodes, tensors, grad_fns)
     for t, grad_fn in zip(tensors, grad_fns):
         if grad_fn is not None:
             t.grad_fn = nodes[grad_fn]
@@ -501,6 +502,52 @@ def _load(manifest, blobs, limits, given) -> Loaded:
             raise _fail(f"binding {name[:40]!r} is not an identifier")
         namespace.bindings[name] = tensor(k, f"binding {name[:40]!r}")
     return Loaded(namespace, roots)
+
+
+def _meta(x: Any) -> tuple[tuple[int, ...], Any]:
+    if type(x) is Tensor:
+        x = x.data
+    if type(x) is np.ndarray or type(x) is Meta:
+        return tuple(x.shape), None if x.dtype is None else np.dtype(x.dtype)
+    return (), None
+
+
+def _check_edges(nodes: list[Node], tensors: list[Tensor], grad_fns: list[int | None]) -> None:
+    """What flows along each edge must agree at both ends: an input's shape and dtype are those of the leaf
+    or of the output of the node it comes from (and, where the op has a shape rule, what its inputs give),
+    so that a backward never meets a shape the graph could not have made."""
+    shapes: dict[int, tuple[int, ...]] = {}  # node index -> its output's shape, as far as known
+    dtypes: dict[int, Any] = {}
+    index = {id(n): i for i, n in enumerate(nodes)}
+
+    def agree(i: int, shape: tuple[int, ...], dtype: Any, where: str) -> None:
+        if shapes.setdefault(i, shape) != shape or dtype is not None and dtypes.setdefault(i, dtype) != dtype:
+            raise _fail(f"{where} says node {i} made {shape} {dtype}, elsewhere it made {shapes[i]} "
+                        f"{dtypes.get(i)}")
+
+    for i, node in enumerate(nodes):
+        if node.out is not None:
+            agree(i, *_meta(node.out), f"node {i}'s saved output")
+        if node.inputs is None:
+            continue
+        metas = [_meta(x) for x in node.inputs]
+        if node.op.shape is not None:
+            try:
+                made = tuple(node.op.shape(*[m[0] for m in metas], **node.kwargs))
+            except (ValueError, TypeError, IndexError) as e:
+                raise _fail(f"node {i} ('{node.op.name}') has inputs of shapes {[m[0] for m in metas]}: {e}") \
+                    from None
+            agree(i, made, None, f"the inputs of node {i}")
+        for k, (n, (shape, dtype)) in enumerate(zip(node.next, metas)):
+            if type(n) is Tensor:
+                if shape != n.data.shape or dtype is not None and dtype != n.data.dtype:
+                    raise _fail(f"node {i} input {k} is {shape} {dtype}, but its leaf is {n.data.shape} "
+                                f"{n.data.dtype}")
+            elif n is not None:
+                agree(index[id(n)], shape, dtype, f"node {i} input {k}")
+    for k, (t, grad_fn) in enumerate(zip(tensors, grad_fns)):
+        if grad_fn is not None:
+            agree(grad_fn, t.data.shape, t.data.dtype, f"tensor {k}")
 
 
 def _input(ref: Any, what: str, tensor, array, value) -> Any:

@@ -168,3 +168,20 @@ def test_load_state_names_the_arrays_it_made():
     loaded = load_state(manifest, blobs)
     again = dump(loaded.namespace, blob_id=lambda root: next(b for b, a in loaded.blobs.items() if a is root))
     assert set(again.blobs) == set(loaded.blobs)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: next(n for n in m["nodes"] if n["op"] == "sum")["inputs"][0].__setitem__(1, [3, 3]),
+    lambda m: next(n for n in m["nodes"] if n["op"] == "exp").update(
+        out=next(i for i, a in enumerate(m["arrays"]) if a[2] == [])),  # the saved output of another node
+])
+def test_shapes_that_disagree_along_an_edge_are_refused(edit):
+    # a node's input or saved output that lies about the shape its child made: backward would meet it
+    ns = Namespace()
+    ns.run({"inputs": {"x": {"data": [[1.0, 2.0]], "requires_grad": True}},
+            "ops": [{"name": "out", "expr": "sum(exp(x) * 2)"}]})
+    state = dump(ns)
+    manifest = json.loads(json.dumps(state.manifest))
+    edit(manifest)
+    with pytest.raises(StateError, match="made|leaf"):
+        load(manifest, {k: v.tobytes() for k, v in state.blobs.items()})
