@@ -35,6 +35,7 @@ DTYPES = {np.dtype(t).name: np.dtype(t) for t in (
 NODE_BYTES = 256
 TENSOR_BYTES = 128
 MAX_DEPTH = 32  # kwargs nest a few levels at most (a tuple of slices)
+NAMES = {dtype: name for name, dtype in DTYPES.items()}  # dtype.name is a slow Python property
 
 
 class StateError(EngineError):
@@ -80,22 +81,27 @@ class _Dumper:
         i = self.array_index.get(id(arr))
         if i is not None:
             return i
-        if arr.dtype.name not in DTYPES or not arr.dtype.isnative:
+        name = NAMES.get(arr.dtype)
+        if name is None:
             raise StateError(f"an array of dtype {arr.dtype} cannot be stored")
-        root = _root(arr)
-        if not root.flags.c_contiguous or root.dtype.name not in DTYPES:
+        root = arr
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root is not arr and (not root.flags.c_contiguous or root.dtype not in NAMES):
             root = np.ascontiguousarray(arr)  # an unusual base (a foreign buffer): store this array alone
         bid = self.root_ids.get(id(root))
         if bid is None:
+            if not root.flags.c_contiguous:
+                root = np.ascontiguousarray(root)
             bid = self.root_ids[id(root)] = self.blob_id(root)
             self.blobs[bid] = root
-            self.blob_meta[bid] = {"dtype": root.dtype.name, "shape": list(root.shape)}
+            self.blob_meta[bid] = {"dtype": NAMES[root.dtype], "shape": list(root.shape)}
             self.keep.append(root)
         if arr is root:
-            entry = [bid, arr.dtype.name, list(arr.shape), 0, None]
+            entry = [bid, name, list(arr.shape), 0, None]
         else:
             strides = None if arr.flags.c_contiguous else list(arr.strides)
-            entry = [bid, arr.dtype.name, list(arr.shape), _address(arr) - _address(root), strides]
+            entry = [bid, name, list(arr.shape), _address(arr) - _address(root), strides]
         self.keep.append(arr)
         self.array_index[id(arr)] = len(self.arrays)
         self.arrays.append(entry)
@@ -137,7 +143,8 @@ class _Dumper:
         if t is Node:
             return ["n", self.node_index[id(x)]]
         if t is Meta:
-            return ["m", [int(s) for s in x.shape], None if x.dtype is None else np.dtype(x.dtype).name]
+            return ["m", [int(s) for s in x.shape], None if x.dtype is None else NAMES.get(x.dtype) or
+                    np.dtype(x.dtype).name]
         if t is np.ndarray:
             return ["a", self.array(x)]
         return ["v", self.value(x)]
