@@ -55,12 +55,6 @@ class State:
 
 # ---------------------------------------------------------------------------- dump
 
-def _root(arr: np.ndarray) -> np.ndarray:
-    while isinstance(arr.base, np.ndarray):
-        arr = arr.base
-    return arr
-
-
 def _address(arr: np.ndarray) -> int:
     return arr.__array_interface__["data"][0]
 
@@ -340,47 +334,84 @@ def _load(manifest, blobs, limits, given) -> Loaded:
     manifest = _dict(manifest, "the manifest")
     if manifest.get("format") != FORMAT:
         raise _fail(f"unknown format {str(manifest.get('format'))[:20]!r} (this server reads format {FORMAT})")
-    node_specs = _list(manifest.get("nodes"), "nodes")
-    tensor_specs = _list(manifest.get("tensors"), "tensors")
-    array_specs = _list(manifest.get("arrays"), "arrays")
-    sizes = check_sizes(manifest.get("blobs"), limits, len(node_specs), len(tensor_specs))
+    return _Loader(manifest, limits).load(blobs, given)
 
-    roots: dict[str, np.ndarray] = {}
-    for bid, (dtype, shape, nbytes) in sizes.items():
-        if bid in given:
-            root = given[bid]
-            if root.dtype != dtype or root.shape != shape:
-                raise _fail(f"blob {bid[:40]!r} does not match its description")
-        else:
-            raw = blobs.get(bid)
-            if raw is None:
-                raise _fail(f"blob {bid[:40]!r} is missing")
-            if len(raw) != nbytes:
-                raise _fail(f"blob {bid[:40]!r} has {len(raw)} bytes; dtype {dtype.name} and shape {shape} need "
-                            f"{nbytes}")
-            root = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()  # writable, owning its memory
-        roots[bid] = root
 
-    arrays: list[np.ndarray] = []
-    for i, entry in enumerate(array_specs):
-        bid = entry[0] if type(entry) is list and entry else None
-        if type(bid) is not str or bid not in roots:
-            raise _fail(f"array {i} refers to an unknown blob")
-        arrays.append(_view(roots[bid], entry, i, sizes[bid][0], limits))
+class _Loader:
+    """Reads a manifest in dependency order (blobs, arrays, tensors, nodes, bindings), checking as it goes."""
 
-    def array(i: Any, what: str) -> np.ndarray:
-        return arrays[_int(i, what, 0, len(arrays) - 1 if arrays else -1)]
+    def __init__(self, manifest: dict, limits: Limits):
+        self.manifest = manifest
+        self.limits = limits
+        self.node_specs = _list(manifest.get("nodes"), "nodes")
+        self.tensor_specs = _list(manifest.get("tensors"), "tensors")
+        # sizes from the manifest alone, against the limits, before any array is made
+        self.sizes = check_sizes(manifest.get("blobs"), limits, len(self.node_specs), len(self.tensor_specs))
+        self.roots: dict[str, np.ndarray] = {}
+        self.arrays: list[np.ndarray] = []
+        self.tensors: list[Tensor] = []
+        self.grad_fns: list[int | None] = []
+        self.nodes: list[Node] = []
 
-    tensors: list[Tensor] = []
-    grad_fns: list[int | None] = []
-    for k, spec in enumerate(tensor_specs):
+    def load(self, blobs: Mapping[str, Any], given: Mapping[str, np.ndarray]) -> Loaded:
+        self.read_blobs(blobs, given)
+        for i, entry in enumerate(_list(self.manifest.get("arrays"), "arrays")):
+            bid = entry[0] if type(entry) is list and entry else None
+            if type(bid) is not str or bid not in self.roots:
+                raise _fail(f"array {i} refers to an unknown blob")
+            self.arrays.append(_view(self.roots[bid], entry, i, self.sizes[bid][0], self.limits))
+        for k, spec in enumerate(self.tensor_specs):
+            self.read_tensor(k, spec)
+        retained: list[tuple[int, int]] = []
+        for i, spec in enumerate(self.node_specs):
+            self.nodes.append(self.read_node(i, _dict(spec, f"node {i}"), retained))
+
+        _check_edges(self.nodes, self.tensors, self.grad_fns)
+        for t, grad_fn in zip(self.tensors, self.grad_fns):
+            if grad_fn is not None:
+                t.grad_fn = self.nodes[grad_fn]
+        for i, k in retained:
+            if self.grad_fns[k] != i:
+                raise _fail(f"node {i} retains the grad of tensor {k}, which it did not make")
+            self.nodes[i].retained = self.tensors[k]
+
+        namespace = Namespace()
+        for name, k in _dict(self.manifest.get("bindings"), "bindings").items():
+            if not NAME.match(name):
+                raise _fail(f"binding {name[:40]!r} is not an identifier")
+            namespace.bindings[name] = self.tensor(k, f"binding {name[:40]!r}")
+        return Loaded(namespace, self.roots)
+
+    def read_blobs(self, blobs: Mapping[str, Any], given: Mapping[str, np.ndarray]) -> None:
+        for bid, (dtype, shape, nbytes) in self.sizes.items():
+            if bid in given:
+                root = given[bid]
+                if root.dtype != dtype or root.shape != shape:
+                    raise _fail(f"blob {bid[:40]!r} does not match its description")
+            else:
+                raw = blobs.get(bid)
+                if raw is None:
+                    raise _fail(f"blob {bid[:40]!r} is missing")
+                if len(raw) != nbytes:
+                    raise _fail(f"blob {bid[:40]!r} has {len(raw)} bytes; dtype {dtype.name} and shape {shape} "
+                                f"need {nbytes}")
+                root = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()  # writable, owning its memory
+            self.roots[bid] = root
+
+    def array(self, i: Any, what: str) -> np.ndarray:
+        return self.arrays[_int(i, what, 0, len(self.arrays) - 1 if self.arrays else -1)]
+
+    def tensor(self, i: Any, what: str) -> Tensor:
+        return self.tensors[_int(i, what, 0, len(self.tensors) - 1 if self.tensors else -1)]
+
+    def read_tensor(self, k: int, spec: Any) -> None:
         spec = _list(spec, f"tensor {k}")
         if len(spec) != 4:
             raise _fail(f"tensor {k} must be [data, grad, requires_grad, grad_fn]")
-        data = array(spec[0], f"tensor {k} data")
+        data = self.array(spec[0], f"tensor {k} data")
         t = Tensor._make(data, None)
         if spec[1] is not None:
-            grad = array(spec[1], f"tensor {k} grad")
+            grad = self.array(spec[1], f"tensor {k} grad")
             if grad.shape != data.shape or grad.dtype != data.dtype:
                 raise _fail(f"tensor {k} has a grad of shape {grad.shape} {grad.dtype} for data of shape "
                             f"{data.shape} {data.dtype}")
@@ -388,16 +419,14 @@ def _load(manifest, blobs, limits, given) -> Loaded:
         if type(spec[2]) is not bool or spec[2] and data.dtype.kind != "f":
             raise _fail(f"tensor {k}: requires_grad must be true or false, and true only for floating dtypes")
         t.requires_grad = spec[2]
-        grad_fn = None if spec[3] is None else _int(spec[3], f"tensor {k} grad_fn", 0, len(node_specs) - 1)
+        grad_fn = None if spec[3] is None else _int(spec[3], f"tensor {k} grad_fn", 0, len(self.node_specs) - 1)
         if grad_fn is not None and not t.requires_grad:
             raise _fail(f"tensor {k} has a grad_fn but does not require grad")
-        grad_fns.append(grad_fn)
-        tensors.append(t)
+        self.grad_fns.append(grad_fn)
+        self.tensors.append(t)
 
-    def tensor(i: Any, what: str) -> Tensor:
-        return tensors[_int(i, what, 0, len(tensors) - 1 if tensors else -1)]
-
-    def value(v: Any, what: str, depth: int = 0) -> Any:
+    def value(self, v: Any, what: str, depth: int = 0) -> Any:
+        """A tagged value of `_Dumper.value`, back."""
         if v is None or type(v) in (bool, int, str):
             return v
         if depth > MAX_DEPTH:
@@ -411,7 +440,7 @@ def _load(manifest, blobs, limits, given) -> Loaded:
                 raise _fail(f"{what} is not a float")
             return float.fromhex(x)
         if tag in ("tuple", "list"):
-            items = [value(y, what, depth + 1) for y in _list(x, what)]
+            items = [self.value(y, what, depth + 1) for y in _list(x, what)]
             return tuple(items) if tag == "tuple" else items
         if tag == "slice":
             parts = _list(x, what)
@@ -421,30 +450,57 @@ def _load(manifest, blobs, limits, given) -> Loaded:
         if tag == "ellipsis":
             return Ellipsis
         if tag == "dict":
-            return {str(k): value(y, what, depth + 1) for k, y in _list(x, what)}
+            return {str(k): self.value(y, what, depth + 1) for k, y in _list(x, what)}
         if tag == "scalar":
-            a = array(x, what)
+            a = self.array(x, what)
             if a.shape != ():
                 raise _fail(f"{what} is not a scalar")
             return a[()]
         if tag == "array":
-            return array(x, what)
+            return self.array(x, what)
         if tag == "tensor":
-            return tensor(x, what)
+            return self.tensor(x, what)
         if tag == "dtype":
             return _dtype(x, what)
         raise _fail(f"{what} has an unknown tag {str(tag)[:20]!r}")
 
-    nodes: list[Node] = []
-    retained: list[tuple[int, int]] = []
-    for i, spec in enumerate(node_specs):
+    def read_input(self, ref: Any, what: str) -> Any:
+        ref = _list(ref, what)
+        kind = ref[0] if ref else None
+        if kind == "t" and len(ref) == 2:
+            return self.tensor(ref[1], what)
+        if kind == "a" and len(ref) == 2:
+            return self.array(ref[1], what)
+        if kind == "m" and len(ref) == 3:
+            return Meta(_shape(ref[1], what), None if ref[2] is None else _dtype(ref[2], what))
+        if kind == "v" and len(ref) == 2:
+            v = self.value(ref[1], what)
+            if type(v) not in (bool, int, float) and not isinstance(v, np.generic):
+                raise _fail(f"{what} is not a number")
+            return v
+        raise _fail(f"{what} is malformed")
+
+    def read_next(self, i: int, ref: Any) -> Node | Tensor | None:
         where = f"node {i}"
-        spec = _dict(spec, where)
+        if ref is None:
+            return None
+        ref = _list(ref, f"{where} next item")
+        if len(ref) != 2 or ref[0] not in ("n", "t"):
+            raise _fail(f"{where} next item must be a node or a tensor")
+        if ref[0] == "n":  # only earlier nodes: the graph is acyclic by construction
+            return self.nodes[_int(ref[1], f"{where} next node", 0, i - 1)]
+        leaf = _int(ref[1], f"{where} next tensor", 0, len(self.tensors) - 1)
+        if self.grad_fns[leaf] is not None or not self.tensors[leaf].requires_grad:
+            raise _fail(f"{where} sends a gradient to tensor {leaf}, which is not a leaf requiring grad")
+        return self.tensors[leaf]
+
+    def read_node(self, i: int, spec: dict, retained: list[tuple[int, int]]) -> Node:
+        where = f"node {i}"
         name = spec.get("op")
         opdef = OPS.get(name) if type(name) is str else None
         if opdef is None or opdef.vjp is None:
             raise _fail(f"{where} names op {str(name)[:40]!r}, which is not a differentiable op of this server")
-        kwargs = {str(k): value(v, f"{where} kwarg {str(k)[:40]!r}") for k, v in
+        kwargs = {str(k): self.value(v, f"{where} kwarg {str(k)[:40]!r}") for k, v in
                   _dict(spec.get("kwargs"), f"{where} kwargs").items()}
         try:
             kwargs = opdef.complete_kwargs(opdef.check_kwargs(kwargs))  # nodes hold every kwarg
@@ -452,21 +508,7 @@ def _load(manifest, blobs, limits, given) -> Loaded:
             raise _fail(f"{where}: {e.detail}") from None
         if any(k not in kwargs for k in opdef.required):
             raise _fail(f"{where} lacks a required kwarg of '{opdef.name}'")
-        nxt = []
-        for ref in _list(spec.get("next"), f"{where} next"):
-            if ref is None:
-                nxt.append(None)
-                continue
-            ref = _list(ref, f"{where} next item")
-            if len(ref) != 2 or ref[0] not in ("n", "t"):
-                raise _fail(f"{where} next item must be a node or a tensor")
-            if ref[0] == "n":  # only earlier nodes: the graph is acyclic by construction
-                nxt.append(nodes[_int(ref[1], f"{where} next node", 0, i - 1)])
-            else:
-                leaf = _int(ref[1], f"{where} next tensor", 0, len(tensors) - 1)
-                if grad_fns[leaf] is not None or not tensors[leaf].requires_grad:
-                    raise _fail(f"{where} sends a gradient to tensor {leaf}, which is not a leaf requiring grad")
-                nxt.append(tensors[leaf])
+        nxt = tuple(self.read_next(i, ref) for ref in _list(spec.get("next"), f"{where} next"))
         if not nxt or opdef.arity is not None and len(nxt) != opdef.arity:
             raise _fail(f"{where} has {len(nxt)} inputs; '{opdef.name}' takes {opdef.arity or 'at least 1'}")
         freed = spec.get("freed")
@@ -480,35 +522,19 @@ def _load(manifest, blobs, limits, given) -> Loaded:
             refs = _list(inputs, f"{where} inputs")
             if len(refs) != len(nxt):
                 raise _fail(f"{where} has {len(refs)} inputs for {len(nxt)} edges")
-            inputs = tuple(_input(r, f"{where} input", tensor, array, value) for r in refs)
+            inputs = tuple(self.read_input(r, f"{where} input") for r in refs)
             if (not opdef.saves_inputs or freed) and any(type(x) is Tensor or type(x) is np.ndarray for x in inputs):
                 raise _fail(f"{where} holds input data that '{opdef.name}' does not keep")
             if opdef.saves_inputs and not freed and any(type(x) is Meta for x in inputs):
                 raise _fail(f"{where} lacks saved input data that '{opdef.name}' needs")
-        out = None if spec.get("out") is None else array(spec.get("out"), f"{where} out")
+        out = None if spec.get("out") is None else self.array(spec.get("out"), f"{where} out")
         if (out is None) != (freed or not opdef.saves_output):
             raise _fail(f"{where} {'lacks' if out is None else 'holds'} a saved output")
-        node = Node(opdef, kwargs, tuple(nxt), inputs, out)
+        node = Node(opdef, kwargs, nxt, inputs, out)
         node.freed = freed
         if spec.get("retained") is not None:
-            retained.append((i, _int(spec.get("retained"), f"{where} retained", 0, len(tensors) - 1)))
-        nodes.append(node)
-
-    _check_edges(nodes, tensors, grad_fns)
-    for t, grad_fn in zip(tensors, grad_fns):
-        if grad_fn is not None:
-            t.grad_fn = nodes[grad_fn]
-    for i, k in retained:
-        if grad_fns[k] != i:
-            raise _fail(f"node {i} retains the grad of tensor {k}, which it did not make")
-        nodes[i].retained = tensors[k]
-
-    namespace = Namespace()
-    for name, k in _dict(manifest.get("bindings"), "bindings").items():
-        if not NAME.match(name):
-            raise _fail(f"binding {name[:40]!r} is not an identifier")
-        namespace.bindings[name] = tensor(k, f"binding {name[:40]!r}")
-    return Loaded(namespace, roots)
+            retained.append((i, _int(spec.get("retained"), f"{where} retained", 0, len(self.tensors) - 1)))
+        return node
 
 
 def _meta(x: Any) -> tuple[tuple[int, ...], Any]:
@@ -555,22 +581,3 @@ def _check_edges(nodes: list[Node], tensors: list[Tensor], grad_fns: list[int | 
     for k, (t, grad_fn) in enumerate(zip(tensors, grad_fns)):
         if grad_fn is not None:
             agree(grad_fn, t.data.shape, t.data.dtype, f"tensor {k}")
-
-
-def _input(ref: Any, what: str, tensor, array, value) -> Any:
-    ref = _list(ref, what)
-    if len(ref) < 2:
-        raise _fail(f"{what} is malformed")
-    kind = ref[0]
-    if kind == "t" and len(ref) == 2:
-        return tensor(ref[1], what)
-    if kind == "a" and len(ref) == 2:
-        return array(ref[1], what)
-    if kind == "m" and len(ref) == 3:
-        return Meta(_shape(ref[1], what), None if ref[2] is None else _dtype(ref[2], what))
-    if kind == "v" and len(ref) == 2:
-        v = value(ref[1], what)
-        if type(v) not in (bool, int, float) and not isinstance(v, np.generic):
-            raise _fail(f"{what} is not a number")
-        return v
-    raise _fail(f"{what} is malformed")
