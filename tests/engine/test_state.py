@@ -185,3 +185,10 @@ def test_shapes_that_disagree_along_an_edge_are_refused(edit):
     edit(manifest)
     with pytest.raises(StateError, match="made|leaf"):
         load(manifest, {k: v.tobytes() for k, v in state.blobs.items()})
+
+
+def test_graph_bookkeeping_counts_against_the_session_limit_before_any_node_is_made():
+    manifest, blobs = valid_state()
+    manifest["nodes"] = [{}] * 1_000_000  # a million (bogus) nodes: refused by count, never read
+    with pytest.raises(LimitError, match="bytes"):
+        load(manifest, blobs, Limits(max_session_bytes=64 * 1024 * 1024))
