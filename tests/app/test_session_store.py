@@ -77,3 +77,19 @@ def test_a_busy_session_is_not_swept():
         assert store.sweep() == 0
     store.touch(s)
     assert store.get(s.id) is s
+
+
+def test_a_session_of_another_owner_is_not_found_exactly_like_an_unknown_one():
+    store = MemoryStore(max_sessions=10, ttl=60)
+    mine = store.create(Namespace(), owner="alice")
+    store.create(Namespace(), owner="bob")
+    store.create(Namespace())
+    assert store.get(mine.id, owner="alice") is mine
+    for call in (lambda: store.get(mine.id, owner="bob"), lambda: store.get(mine.id),
+                 lambda: store.delete(mine.id, owner="bob")):
+        with pytest.raises(Problem) as info:
+            call()
+        assert info.value.status_code == 404 and info.value.kind == "session-not-found"
+    assert (store.count_owned("alice"), store.count_owned("bob"), store.count_owned(None)) == (1, 1, 1)
+    store.delete(mine.id, owner="alice")
+    assert store.count_owned("alice") == 0
