@@ -60,7 +60,7 @@ SNAPSHOT_CONTENT = {snapshots.MEDIA_TYPE: {"schema": {"type": "string", "format"
 
 
 @router.post("/restore", operation_id="restore_session", status_code=201, response_model=Session,
-             responses=problems(413, 415, 422, 429, 503), summary="Make a session from a snapshot",
+             responses=problems(413, 415, 422, 503), summary="Make a session from a snapshot",
              openapi_extra={"requestBody": {"required": True, "content": SNAPSHOT_CONTENT,
                                             "description": "a file from GET /v1/sessions/{id}/snapshot"}})
 async def restore_session(request: Request, store: StoreDep, limits: LimitsDep, owner: CreatorDep) -> Response:

