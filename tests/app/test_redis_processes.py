@@ -24,7 +24,7 @@ PROCESSES = 3
 
 def strip_times(body):
     if isinstance(body, dict):
-        return {k: v for k, v in body.items() if k not in ("id", "created_at", "expires_at")}
+        return {k: v for k, v in body.items() if k not in ("id", "created_at", "expires_at", "request_id")}
     return body
 
 

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.anyio
 
 
 def strip_times(body):
-    """An answer without what differs between any two servers: session ids and times."""
+    """An answer without what differs between any two servers: session and request ids, and times."""
     if isinstance(body, dict):
-        return {k: v for k, v in body.items() if k not in ("id", "created_at", "expires_at")}
+        return {k: v for k, v in body.items() if k not in ("id", "created_at", "expires_at", "request_id")}
     return body
 
 

@@ -60,7 +60,7 @@ async def answers(http: httpx.AsyncClient, sid: str) -> list:
     out = []
     for path, body in CONTINUE:
         r = await http.post(f"/v1/sessions/{sid}{path}", json=body)
-        out.append((r.status_code, r.json()))
+        out.append((r.status_code, {k: v for k, v in r.json().items() if k != "request_id"}))
     r = await http.get(f"/v1/sessions/{sid}?data=true&encoding=base64")
     out.append({k: v for k, v in r.json().items() if k not in ("id", "created_at", "expires_at")})
     out.append((await http.get(f"/v1/sessions/{sid}/graph")).json())
