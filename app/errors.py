@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from engine.errors import EngineError
+from engine.structure import pointer
 
 from .schemas import Problem as ProblemModel
 
@@ -53,11 +54,6 @@ def problem_type(kind: str) -> str:
     return f"/problems/{kind}"
 
 
-def pointer_of(path: Any) -> str:
-    """RFC 6901 JSON pointer for a path of keys and indices."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
-
-
 class Problem(StarletteHTTPException):
     """An error the HTTP layer raises itself.
 
@@ -92,7 +88,7 @@ def _validation_item(err: dict) -> dict[str, str]:
     where = loc.pop(0) if loc else "body"
     msg = err.get("msg", "invalid value")
     if where == "body":
-        return {"detail": msg, "pointer": pointer_of(loc)}
+        return {"detail": msg, "pointer": pointer(*loc)}
     # query, path and header values are not in the body: RFC 9457 names them as parameters
     return {"detail": msg, "parameter": ".".join(str(p) for p in loc) or str(where)}
 

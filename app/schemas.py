@@ -1,7 +1,8 @@
 """Request and response schemas of the API, as published in the OpenAPI document.
 
-Tensor-valued fields are typed loosely (validated and decoded by app.wire, never item by item by pydantic),
-and publish the exact tensor forms through named components (TENSOR_COMPONENTS).
+Tensor-valued fields are typed loosely (validated and decoded by app.codec, never item by item by pydantic),
+and publish the exact tensor forms through named components (TENSOR_COMPONENTS). The wire's constants (dtypes,
+the dimension cap, the non-finite tokens, the encodings) come from the engine and the codec, never restated.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from engine.tensor import DTYPES
+
+from .codec import ENCODINGS, MAX_NDIM, NONFINITE
 from .examples import SEED_PROGRAM
 
-DType = Literal["float32", "float64", "int64", "bool"]
-Encoding = Literal["json", "base64"]
+DType = Literal[tuple(DTYPES)]  # type: ignore[valid-type]
+Encoding = Literal[ENCODINGS]  # type: ignore[valid-type]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -23,9 +27,9 @@ def _ref(name: str) -> dict[str, str]:
 
 _NUMBER = {"type": "number"}
 _BOOLEAN = {"type": "boolean"}
-_SHAPE = {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": 32,
+_SHAPE = {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": MAX_NDIM,
           "description": "dimensions, row-major"}
-_DTYPE = {"type": "string", "enum": ["float32", "float64", "int64", "bool"],
+_DTYPE = {"type": "string", "enum": list(DTYPES),
           "description": "float32 unless given (bool when every item is a JSON boolean)"}
 
 
@@ -58,7 +62,7 @@ _input_objects = _object_forms(
     "An input")
 
 TENSOR_COMPONENTS: dict[str, dict[str, Any]] = {
-    "NonFinite": {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"],
+    "NonFinite": {"type": "string", "enum": list(NONFINITE),
                   "description": "a non-finite float, written as in the proto3 JSON mapping"},
     "TensorList": {
         "type": "array",

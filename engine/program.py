@@ -1,18 +1,16 @@
-"""Programs: the interpreter that runs a program document (SPEC §4) against a namespace of bindings.
+"""The program interpreter: a Namespace of bindings that runs programs, backward and grad calls on them.
 
-A Namespace is what a session holds: names bound to tensors, and through them
-the graph. Every public method is all-or-nothing: bindings are snapshotted and
-graph mutations (grads, freed buffers) are journaled, so a failure leaves the
-namespace exactly as it was.
+A Namespace is what a session holds: names bound to tensors, and through them the graph. It reads programs
+and calls in their typed form (`engine.structure`), never raw documents. Every public method is
+all-or-nothing: bindings are snapshotted and graph mutations (grads, freed buffers) are journaled, so a
+failure leaves the namespace exactly as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import functools
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +23,8 @@ from .functions import backward as tensor_backward
 from .functions import grad as tensor_grad
 from .graph import Node, set_attr, transaction
 from .registry import close_ops, lookup
+from .structure import BackwardCall, GradCall, Input, OpCall, Program, Ref, located, program_array
 from .tensor import Tensor
-
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
@@ -40,21 +37,6 @@ class Limits:
 
 
 NO_LIMITS = Limits()
-
-
-def _located(e: EngineError, where: str, **at) -> EngineError:
-    e.at(**at)
-    if where and where not in e.detail:
-        e.detail = f"{e.detail} {where}"
-        e.args = (e.detail,)
-    return e
-
-
-def _check_name(name: Any, pointer: str) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
-        raise OpError(f"name {name!r} must be an identifier (letters, digits, underscore; not starting with a "
-                      f"digit)", pointer=pointer)
-    return name
 
 
 class Namespace:
@@ -98,158 +80,107 @@ class Namespace:
 
     # ------------------------------------------------------------------ programs
 
-    def run(self, program: Mapping[str, Any], limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
-        """Run inputs, ops, backward calls in order; return the variables asked for."""
-        inputs = program.get("inputs") or {}
-        ops = program.get("ops") or []
-        calls = program.get("backward") or []
-        parsed = self._parse_exprs(ops)
-        self._check_op_count(ops, parsed, limits)
+    def run(self, program: Program, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
+        """Run inputs, ops, backward calls in order; return the variables the program asks for."""
+        if not isinstance(program, Program):
+            raise TypeError(f"run takes an engine.structure.Program, got {type(program).__name__}; build one "
+                            "from a dict with Program.from_dict(...)")
+        if limits.max_ops is not None:
+            n = program.op_count
+            if n > limits.max_ops:
+                raise LimitError(f"the program applies {n} ops, over the limit of {limits.max_ops} per request",
+                                 pointer="/ops")
         with self._atomic(limits):
             bound: list[str] = []
-            for name, spec in inputs.items():
-                self.bindings[_check_name(name, f"/inputs/{name}")] = self._make_input(name, spec, limits)
-                bound.append(name)
-            for i, spec in enumerate(ops):
-                try:
-                    name = _check_name(spec.get("name"), f"/ops/{i}/name")
-                except EngineError as e:
-                    raise e.at(op_index=i) from None
-                self.bindings[name] = self._run_op(i, spec, parsed.get(i))
-                bound.append(name)
-            for j, call in enumerate(calls):
+            for leaf in program.inputs:
+                self.bindings[leaf.name] = self._leaf(leaf, limits)
+                bound.append(leaf.name)
+            for i, op in enumerate(program.ops):
+                self.bindings[op.name] = self._run_op(i, op)
+                bound.append(op.name)
+            for j, call in enumerate(program.backward):
                 self._backward(call, f"/backward/{j}", where=f"in backward call {j}")
-            return self._select(program.get("return"), bound)
+            return self._select(program.returns, bound)
 
-    def _make_input(self, name: str, spec: Any, limits: Limits) -> Tensor:
-        if not isinstance(spec, Mapping):
-            spec = {"data": spec}
+    def _leaf(self, leaf: Input, limits: Limits) -> Tensor:
         try:
-            data = spec.get("data")
-            if data is None:
-                raise OpError(f"input '{name}' has no data")
-            t = Tensor(data, dtype=spec.get("dtype"))
-            if spec.get("dtype") is None and t.data.dtype.kind in "iu" and not isinstance(data, (np.ndarray, Tensor)):
-                t = Tensor(t.data, dtype=np.float32)  # numbers and lists in a program: float32 unless given
+            t = Tensor(leaf.data)
             if limits.max_tensor_elements is not None and t.data.size > limits.max_tensor_elements:
-                raise LimitError(f"{t.data.size} elements in input '{name}', over the limit of "
+                raise LimitError(f"{t.data.size} elements in input '{leaf.name}', over the limit of "
                                  f"{limits.max_tensor_elements} elements per tensor")
-            if spec.get("requires_grad"):
+            if leaf.requires_grad:
                 t.requires_grad_(True)
             return t
         except EngineError as e:
-            raise _located(e, f"in input '{name}'", name=name, pointer=f"/inputs/{name}") from None
+            raise located(e, f"in input '{leaf.name}'", name=leaf.name, pointer=f"/inputs/{leaf.name}") from None
 
-    @staticmethod
-    def _parse_exprs(ops) -> dict[int, Any]:
-        parsed = {}
-        for i, spec in enumerate(ops):
-            if not isinstance(spec, Mapping):
-                raise OpError(f"op {i} must be an object with 'name' and 'op' or 'expr'", op_index=i,
-                              pointer=f"/ops/{i}")
-            if "expr" in spec and spec.get("op") is not None:
-                raise OpError(f"op {i} has both 'op' and 'expr'; give one", op_index=i, name=spec.get("name"),
-                              pointer=f"/ops/{i}")
-            if spec.get("expr") is not None:
-                try:
-                    parsed[i] = _parse(spec["expr"])
-                except EngineError as e:
-                    raise _located(e, f"in op {i} (expr)", op_index=i, name=spec.get("name"),
-                                   pointer=f"/ops/{i}/expr") from None
-            elif spec.get("op") is None:
-                raise OpError(f"op {i} needs 'op' (with 'args') or 'expr'", op_index=i, name=spec.get("name"),
-                              pointer=f"/ops/{i}")
-        return parsed
-
-    @staticmethod
-    def _check_op_count(ops, parsed, limits: Limits) -> None:
-        if limits.max_ops is None:
-            return
-        n = sum(expressions.count_ops(parsed[i]) if i in parsed else 1 for i in range(len(ops)))
-        if n > limits.max_ops:
-            raise LimitError(f"the program applies {n} ops, over the limit of {limits.max_ops} per request",
-                             pointer="/ops")
-
-    def _run_op(self, i: int, spec: Mapping[str, Any], parsed) -> Tensor:
-        where = f"in op {i} (expr)" if parsed is not None else f"in op {i} '{spec['op']}'"
+    def _run_op(self, i: int, op: OpCall) -> Tensor:
         try:
-            if parsed is not None:
-                result = expressions.evaluate(parsed, self.variable, _call)
-                if not isinstance(result, Tensor):  # a bare number: float32, as number inputs are
-                    result = Tensor(result, dtype=np.float32)
+            if op.expr is not None:
+                result = expressions.evaluate(op.expr, self.variable, _call)
+                if not isinstance(result, Tensor):  # a bare number, read as any number in a program is
+                    result = Tensor(program_array(result))
             else:
-                args = spec.get("args") or []
-                if not isinstance(args, (list, tuple)):
-                    raise OpError("'args' must be a list")
-                kwargs = spec.get("kwargs") or {}
-                if not isinstance(kwargs, Mapping):
-                    raise OpError("'kwargs' must be an object")
-                values = [self.variable(a, pointer=f"/ops/{i}/args/{k}") if isinstance(a, str) else a
-                          for k, a in enumerate(args)]
-                result = _call(spec["op"], values, dict(kwargs))
-            if spec.get("retain_grad"):
+                values = [self.variable(a.name, pointer=f"/ops/{i}/args/{k}") if type(a) is Ref else a
+                          for k, a in enumerate(op.args)]
+                result = _call(op.op, values, dict(op.kwargs) if op.kwargs else {})
+            if op.retain_grad:
                 result.retain_grad()
             return result
         except EngineError as e:
-            pointer = f"/ops/{i}/expr" if parsed is not None else f"/ops/{i}"  # the formula is what to fix
-            raise _located(e, where, op_index=i, name=spec["name"], pointer=pointer) from None
+            if op.expr is not None:  # the formula is what to fix
+                raise located(e, f"in op {i} (expr)", op_index=i, name=op.name, pointer=f"/ops/{i}/expr") from None
+            raise located(e, f"in op {i} '{op.op}'", op_index=i, name=op.name, pointer=f"/ops/{i}") from None
 
-    def _select(self, names, bound: list[str]) -> dict[str, Tensor]:
-        if names is None:
+    def _select(self, names: Iterable[str] | None, bound: list[str]) -> dict[str, Tensor]:
+        if names is None:  # the default: what this request bound, then every leaf that has a grad
             chosen = list(dict.fromkeys(bound))
             chosen += [n for n, t in self.bindings.items() if t.is_leaf and t.grad is not None and n not in chosen]
             return {n: self.bindings[n] for n in chosen}
-        if isinstance(names, str):
-            names = [names]
         return {n: self.variable(n, pointer=f"/return/{k}") for k, n in enumerate(names)}
 
     # ------------------------------------------------------------------ backward, grad, zero_grad
 
-    def _backward(self, call: Mapping[str, Any], pointer: str, where: str = "") -> None:
-        output = call.get("output")
+    def _backward(self, call: BackwardCall, pointer: str, where: str = "") -> None:
+        output = call.output
         try:
             t = self.variable(output, pointer=f"{pointer}/output")
-            retain = call.get("retain_graph")
-            tensor_backward(t, call.get("gradient"), retain_graph=retain,
-                            create_graph=bool(call.get("create_graph", False)))
+            tensor_backward(t, call.gradient, retain_graph=call.retain_graph, create_graph=call.create_graph)
         except EngineError as e:
-            raise _located(e, where, name=output if isinstance(output, str) else None, pointer=pointer) from None
+            raise located(e, where, name=output if isinstance(output, str) else None, pointer=pointer) from None
 
-    def backward(self, output: str, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
-                 limits: Limits = NO_LIMITS, returns: list[str] | None = None) -> dict[str, Tensor]:
+    def backward(self, output: str, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, limits: Limits = NO_LIMITS,
+                 returns: str | Iterable[str] | None = None) -> dict[str, Tensor]:
         """One backward call; returns the variables named in `returns`, by default every one with a grad.
 
         An unknown name in `returns` fails the call like any other error: nothing accumulates.
         """
+        call = BackwardCall(output, gradient, retain_graph, create_graph)
         with self._atomic(limits):
-            self._backward({"output": output, "gradient": gradient, "retain_graph": retain_graph,
-                            "create_graph": create_graph}, "")
-            return self.with_grad() if returns is None else self._select(returns, [])
+            self._backward(call, "")
+            if returns is None:
+                return self.with_grad()
+            return self._select([returns] if isinstance(returns, str) else returns, [])
 
-    def grad(self, outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
-             create_graph: bool = False, bind=None, allow_unused: bool = False,
-             limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
+    def grad(self, outputs: str | Iterable[str], inputs: str | Iterable[str], grad_outputs: Any = None,
+             retain_graph: bool | None = None, create_graph: bool = False, bind: str | Iterable[str] | None = None,
+             allow_unused: bool = False, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
         """torch.autograd.grad by names; with `bind`, the gradients are bound under those names."""
-        outputs = [outputs] if isinstance(outputs, str) else list(outputs)
-        inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-        if bind is not None:
-            bind = [bind] if isinstance(bind, str) else list(bind)
-            if len(bind) != len(inputs):
-                raise OpError(f"'bind' names {len(bind)} variables for {len(inputs)} inputs; give one per input",
-                              pointer="/bind")
-            for k, n in enumerate(bind):
-                _check_name(n, f"/bind/{k}")
-        if grad_outputs is not None and len(grad_outputs) != len(outputs):
-            raise OpError(f"'grad_outputs' has {len(grad_outputs)} items for {len(outputs)} outputs",
-                          pointer="/grad_outputs")
-        outs = [self.variable(n, pointer=f"/outputs/{k}") for k, n in enumerate(outputs)]
-        ins = [self.variable(n, pointer=f"/inputs/{k}") for k, n in enumerate(inputs)]
+        return self.grad_call(GradCall.make(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                                            allow_unused, bind), limits)
+
+    def grad_call(self, call: GradCall, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
+        """Run a grad call; the answer is named by `call.bind`, else by the inputs' names."""
+        outs = [self.variable(n, pointer=f"/outputs/{k}") for k, n in enumerate(call.outputs)]
+        ins = [self.variable(n, pointer=f"/inputs/{k}") for k, n in enumerate(call.inputs)]
         with self._atomic(limits):
-            grads = tensor_grad(outs, ins, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
-                                allow_unused=allow_unused)
-            names = bind or inputs
+            grads = tensor_grad(outs, ins, None if call.grad_outputs is None else list(call.grad_outputs),
+                                retain_graph=call.retain_graph, create_graph=call.create_graph,
+                                allow_unused=call.allow_unused)
+            names = call.bind or call.inputs
             result = {n: g for n, g in zip(names, grads, strict=True) if g is not None}
-            if bind is not None:
+            if call.bind is not None:
                 self.bindings.update(result)
         return result
 
@@ -262,8 +193,9 @@ class Namespace:
 
     # ------------------------------------------------------------------ introspection
 
-    def _reachable(self) -> tuple[list[Tensor], list[Node]]:
-        """Bound tensors, leaves reachable from them, and every graph node, each once."""
+    def reachable(self) -> tuple[list[Tensor], list[Node]]:
+        """Bound tensors and the leaves below them, then every grad_fn node reachable from them; each once,
+        in a stable order. What the session's size and any picture of its graph are made of."""
         tensors: dict[int, Tensor] = {id(t): t for t in self.bindings.values()}
         nodes: dict[int, Node] = {}
         stack = [t.grad_fn for t in self.bindings.values() if t.grad_fn is not None]
@@ -281,11 +213,11 @@ class Namespace:
 
     def nbytes(self) -> int:
         """Bytes held by bound tensors, their grads, the leaves below them and saved buffers."""
-        tensors, nodes = self._reachable()
+        tensors, nodes = self.reachable()
         seen: set[int] = set()
         total = 0
 
-        def count(arr) -> None:
+        def count(arr: Any) -> None:
             nonlocal total
             if isinstance(arr, np.ndarray):
                 base = arr if arr.base is None else arr.base
@@ -300,79 +232,22 @@ class Namespace:
             count(t.data)
             count(t.grad)
         for node in nodes:
-            if node.op.saves and not node.freed:
-                count(node.out)
-                for x in node.inputs:
-                    count(getattr(x, "data", x))
+            for arr in saved_buffers(node):
+                count(arr)
         return total
 
-    def graph(self) -> dict[str, list[dict[str, Any]]]:
-        """The autograd graph: leaf and named tensors, grad_fn nodes, edges in the forward direction."""
-        tensors, nodes = self._reachable()
-        names: dict[int, list[str]] = {}
-        for n, t in self.bindings.items():
-            names.setdefault(id(t), []).append(n)
-        ids: dict[int, str] = {}
-        out_nodes: list[dict[str, Any]] = []
-        edges: list[dict[str, str]] = []
 
-        def nid(obj) -> str:
-            return ids.setdefault(id(obj), f"n{len(ids)}")
-
-        for t in tensors:
-            kind = "leaf" if t.is_leaf else "output"
-            out_nodes.append({"id": nid(t), "kind": kind, "names": names.get(id(t), []),
-                              "label": ", ".join(names.get(id(t), [])) or "(unnamed)",
-                              "shape": list(t.shape), "dtype": t.dtype.name, "requires_grad": t.requires_grad,
-                              "has_grad": t.grad is not None})
-            if t.grad_fn is not None:
-                edges.append({"source": nid(t.grad_fn), "target": nid(t)})
-        for node in nodes:
-            saved = []
-            if node.op.saves and not node.freed:
-                saved = [{"shape": list(np.shape(getattr(x, "data", x))),
-                          "dtype": np.asarray(getattr(x, "data", x)).dtype.name}
-                         for x in node.inputs if isinstance(getattr(x, "data", x), np.ndarray)]
-                if node.out is not None:
-                    saved.append({"shape": list(node.out.shape), "dtype": node.out.dtype.name})
-            out_nodes.append({"id": nid(node), "kind": "grad_fn", "label": node.name, "op": node.op.name,
-                              "saved": saved, "freed": node.freed})
-            for n in node.next:
-                if n is not None:
-                    edges.append({"source": nid(n), "target": nid(node)})
-        return {"nodes": out_nodes, "edges": edges}
-
-    def graph_dot(self) -> str:
-        """The graph as Graphviz DOT, drawn as torchviz does: leaves blue, grad_fns grey, outputs green."""
-        g = self.graph()
-        style = {"leaf": 'shape=box, style=filled, fillcolor="lightblue"',
-                 "output": 'shape=box, style=filled, fillcolor="darkolivegreen1"',
-                 "grad_fn": 'shape=box, style=filled, fillcolor="lightgrey"'}
-        lines = ["digraph autograd {", '  node [fontname="monospace", fontsize=10];']
-        for n in g["nodes"]:
-            if n["kind"] == "grad_fn":
-                label = n["label"] + ("\\n(freed)" if n["freed"] else "")
-                label += "".join(f"\\nsaved {tuple(s['shape'])} {s['dtype']}" for s in n["saved"])
-            else:
-                label = f"{n['label']}\\n{tuple(n['shape'])} {n['dtype']}"
-            label = label.replace('"', '\\"')
-            lines.append(f'  {n["id"]} [label="{label}", {style[n["kind"]]}];')
-        lines += [f"  {e['source']} -> {e['target']};" for e in g["edges"]]
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+def saved_buffers(node: Node) -> list[np.ndarray]:
+    """The arrays a node keeps for its backward (its saved inputs, then its output); none once freed."""
+    if not node.op.saves or node.freed:
+        return []
+    saved = [x for x in (getattr(x, "data", x) for x in node.inputs) if isinstance(x, np.ndarray)]
+    if node.out is not None:
+        saved.append(node.out)
+    return saved
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_cached(text: str):
-    return expressions.parse(text)
-
-
-def _parse(text):
-    # clients resend the same formulas (a loop body); parsed expressions are immutable, so they are shared
-    return _parse_cached(text) if isinstance(text, str) else expressions.parse(text)
-
-
-def _call(op_name: str, args: list, kwargs: dict) -> Tensor:
+def _call(op_name: str | None, args: list[Any], kwargs: dict[str, Any]) -> Tensor:
     opdef = lookup(op_name) if isinstance(op_name, str) else None
     if opdef is None:
         close = close_ops(str(op_name))

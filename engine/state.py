@@ -19,8 +19,9 @@ import numpy as np
 
 from .errors import EngineError, LimitError
 from .graph import Meta, Node
-from .program import NAME, Limits, Namespace
+from .program import Limits, Namespace
 from .registry import OPS
+from .structure import NAME
 from .tensor import Tensor
 
 FORMAT = 1

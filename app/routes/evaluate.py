@@ -12,13 +12,15 @@ from starlette.responses import Response
 from engine.errors import LimitError
 from engine.program import Limits, Namespace
 
+from ..codec import variables_json
 from ..deps import LimitsDep
 from ..errors import problems
 from ..examples import PROGRAM_EXAMPLES
+from ..http import JSONBytes, JSONRoute
 from ..schemas import Program, VariablesResponse
-from ..wire import WireRoute, decode_program, variables_response
+from .decode import decode_program
 
-router = APIRouter(prefix="/v1", tags=["programs"], route_class=WireRoute)
+router = APIRouter(prefix="/v1", tags=["programs"], route_class=JSONRoute)
 
 # A small program runs on the event loop, because handing it to a thread costs more than running it. These
 # limits bound how long it may hold the loop; a program that reaches one runs again in a thread with the real
@@ -34,9 +36,10 @@ async def evaluate(request: Request, program: Annotated[Program, Body(openapi_ex
                    limits: LimitsDep) -> Response:
     """Run inputs, ops and backward calls in a fresh namespace; return the variables asked for."""
 
+    document = decode_program(program, limits.max_tensor_elements)
+
     def work(limits: Limits) -> Response:
-        document = decode_program(program, limits.max_tensor_elements)
-        return variables_response(Namespace().run(document, limits), program.encoding)
+        return JSONBytes(variables_json(Namespace().run(document, limits), program.encoding))
 
     if len(await request.body()) <= INLINE_BODY_BYTES:
         inline = replace(limits, max_ops=min(limits.max_ops or INLINE_OPS, INLINE_OPS),

@@ -8,10 +8,10 @@ from starlette.responses import Response
 
 from ..deps import StoreDep
 from ..errors import Problem, log, problems
+from ..http import JSONBytes, JSONRoute, render
 from ..schemas import Health
-from ..wire import JSONBytes, WireRoute, render
 
-router = APIRouter(tags=["health"], route_class=WireRoute)
+router = APIRouter(tags=["health"], route_class=JSONRoute)
 
 _OK = render({"status": "ok"})
 

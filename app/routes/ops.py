@@ -7,10 +7,10 @@ from starlette.responses import Response
 
 from engine import OPS
 
+from ..http import JSONBytes, JSONRoute, render
 from ..schemas import OpsResponse
-from ..wire import JSONBytes, WireRoute, render
 
-router = APIRouter(prefix="/v1", tags=["ops"], route_class=WireRoute)
+router = APIRouter(prefix="/v1", tags=["ops"], route_class=JSONRoute)
 
 # the registry is fixed once the engine is imported
 _CATALOG = render({"ops": [o.describe() for o in OPS.values() if o.public]})

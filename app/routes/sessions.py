@@ -12,26 +12,17 @@ from engine.errors import UnknownNameError
 from engine.program import Namespace
 
 from .. import snapshots
+from ..codec import decode_optional, encode_variable, encode_variables, variables_json
 from ..deps import CreatorDep, KeyNameDep, LimitsDep, SessionDep, StoreDep
 from ..errors import Problem, problems
 from ..examples import BACKWARD_EXAMPLES, GRAD_EXAMPLES, RUN_EXAMPLES, SESSION_EXAMPLES
-from ..graphviz import render_svg
+from ..graphviz import graph_dot, graph_json, render_svg
+from ..http import BoundedRequest, JSONBytes, JSONRoute, render
 from ..schemas import BackwardRequest, Encoding, GradRequest, Graph, Program, Session, Variable, VariablesResponse
 from ..sessions import run_locked
-from ..wire import (
-    JSONBytes,
-    WireRequest,
-    WireRoute,
-    decode_grad_outputs,
-    decode_optional,
-    decode_program,
-    encode_variable,
-    encode_variables,
-    render,
-    variables_response,
-)
+from .decode import decode_grad, decode_program
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=WireRoute)
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=JSONRoute)
 
 EncodingQuery = Annotated[Encoding, Query(description="json: nested lists; base64: little-endian bytes")]
 
@@ -70,7 +61,7 @@ async def restore_session(request: Request, store: StoreDep, limits: LimitsDep, 
     if content_type != snapshots.MEDIA_TYPE:
         raise Problem(415, "unsupported-media-type",
                       f"send the snapshot as {snapshots.MEDIA_TYPE} (got {content_type or 'no Content-Type'})")
-    body = await WireRequest(request.scope, request.receive).body()  # within MAX_BODY_BYTES
+    body = await BoundedRequest(request.scope, request.receive).body()  # within MAX_BODY_BYTES
 
     def work() -> Response:
         session = store.create(snapshots.read(body, limits), owner=owner)
@@ -127,7 +118,7 @@ async def run_program(session: SessionDep, store: StoreDep, limits: LimitsDep,
 
     def work() -> Response:
         document = decode_program(program, limits.max_tensor_elements)
-        return variables_response(session.namespace.run(document, limits), program.encoding)
+        return JSONBytes(variables_json(session.namespace.run(document, limits), program.encoding))
 
     return await run_locked(store, session, work)
 
@@ -142,7 +133,7 @@ async def backward(session: SessionDep, store: StoreDep, limits: LimitsDep,
         gradient = decode_optional(call.gradient, "/gradient", limits.max_tensor_elements)
         variables = session.namespace.backward(call.output, gradient, retain_graph=call.retain_graph,
                                                create_graph=call.create_graph, limits=limits, returns=call.return_)
-        return variables_response(variables, call.encoding)
+        return JSONBytes(variables_json(variables, call.encoding))
 
     return await run_locked(store, session, work)
 
@@ -157,11 +148,8 @@ async def grad(session: SessionDep, store: StoreDep, limits: LimitsDep,
     """
 
     def work() -> Response:
-        grad_outputs = decode_grad_outputs(call.grad_outputs, call.outputs, limits.max_tensor_elements)
-        variables = session.namespace.grad(call.outputs, call.inputs, grad_outputs, retain_graph=call.retain_graph,
-                                           create_graph=call.create_graph, bind=call.bind,
-                                           allow_unused=call.allow_unused, limits=limits)
-        return variables_response(variables, call.encoding)
+        variables = session.namespace.grad_call(decode_grad(call, limits.max_tensor_elements), limits)
+        return JSONBytes(variables_json(variables, call.encoding))
 
     return await run_locked(store, session, work)
 
@@ -204,12 +192,12 @@ async def get_graph(session: SessionDep, store: StoreDep,
     """Leaves, named outputs and grad_fn nodes (with what they saved, and whether it was freed), and edges."""
     if format == "svg":
         # draw outside the session's lock: the picture needs only the DOT text
-        source = await run_locked(store, session, lambda: session.namespace.graph_dot())
+        source = await run_locked(store, session, lambda: graph_dot(session.namespace))
         return Response(await run_in_threadpool(render_svg, source), media_type="image/svg+xml")
 
     def work() -> Response:
         if format == "dot":
-            return Response(session.namespace.graph_dot(), media_type="text/vnd.graphviz")
-        return JSONBytes(render(session.namespace.graph()))
+            return Response(graph_dot(session.namespace), media_type="text/vnd.graphviz")
+        return JSONBytes(render(graph_json(session.namespace)))
 
     return await run_locked(store, session, work)

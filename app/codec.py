@@ -1,4 +1,6 @@
-"""Tensors on the wire (SPEC §3): JSON and base64 forms to ndarrays and back, and fast JSON bodies.
+"""The tensor codec: a tensor's wire forms (number, nested list, {data, dtype, shape}, {b64, dtype, shape})
+to an ndarray, and an ndarray to its response forms (nested lists or {b64}); strict JSON both ways, non-finite
+values as the strings of NONFINITE. Every limit is checked from shapes before memory is taken.
 
 Big tensors never go item by item through Python on the common path: numpy reads whole lists, orjson writes
 whole arrays, and only lists holding "NaN"/"Infinity" strings (or errors) take the slow, exact walk.
@@ -8,42 +10,25 @@ from __future__ import annotations
 
 import binascii
 import math
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import orjson
 import pybase64
-from fastapi import Request
-from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
 
-from engine.errors import DTypeError, LimitError, OpError, TensorError
-from engine.tensor import DTYPES, Tensor
+from engine.errors import DTypeError, LimitError, TensorError
+from engine.structure import default_dtype
+from engine.structure import pointer as json_pointer
+from engine.tensor import DEFAULT_FLOAT, DTYPES, Tensor
 
-from .errors import Problem, pointer_of
-from .schemas import BackwardCall, Program
-
-NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-MAX_NDIM = 32
+# The wire's constants, each defined here once; the OpenAPI schema (app.schemas) is generated from them.
+NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}  # as in the proto3 JSON mapping
+MAX_NDIM = 32  # dimensions of a tensor, as in numpy (and far beyond any element limit)
+ENCODINGS = ("json", "base64")  # how a response writes data and grad
 TENSOR_KEYS = frozenset({"data", "b64", "dtype", "shape"})
 INPUT_KEYS = TENSOR_KEYS | {"requires_grad"}
-_ITEMS = 'items must be numbers, booleans or "NaN", "Infinity", "-Infinity"'
-
-
-class JSONBytes(Response):
-    """A JSON response whose body is already rendered (by `render`)."""
-
-    media_type = "application/json"
-
-
-def render(payload: Any) -> bytes:
-    return orjson.dumps(payload)
-
-
-def loads(body: bytes) -> Any:
-    return orjson.loads(body)
+_ITEMS = "items must be numbers, booleans or " + ", ".join(f'"{token}"' for token in NONFINITE)
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -74,7 +59,7 @@ def _from_object(obj: Mapping, pointer: str, name: str | None, limit: int, keys:
     if "b64" in obj:
         if shape is None:
             raise TensorError(f"{_what(name)} in base64 needs a 'shape'", name=name, pointer=pointer)
-        arr = _from_b64(obj["b64"], DTYPES[dtype or "float32"], shape, f"{pointer}/b64", name)
+        arr = _from_b64(obj["b64"], DTYPES[dtype] if dtype else DEFAULT_FLOAT, shape, f"{pointer}/b64", name)
     elif "data" in obj:
         arr = _from_data(obj["data"], dtype, f"{pointer}/data", name, limit)
         if shape is not None and tuple(shape) != arr.shape:
@@ -175,15 +160,15 @@ def _walk(data: list, shape: list[int], pointer: str, name: str | None) -> np.nd
                 flat.append(NONFINITE[v])
             elif isinstance(v, list):
                 raise TensorError(f"{_what(name)} is a ragged nested list: a list at {_at(path)} where "
-                                  f"a number belongs", name=name, pointer=pointer + pointer_of(path))
+                                  f"a number belongs", name=name, pointer=pointer + json_pointer(*path))
             else:
                 raise TensorError(f"{_what(name)} has {_json_type(v)} at {_at(path)}; {_ITEMS}", name=name,
-                                  pointer=pointer + pointer_of(path))
+                                  pointer=pointer + json_pointer(*path))
             return
         if not isinstance(v, list) or len(v) != shape[depth]:
             got = f"{len(v)} items" if isinstance(v, list) else _json_type(v)
             raise TensorError(f"{_what(name)} is a ragged nested list: {got} at {_at(path)} where the first "
-                              f"row has {shape[depth]}", name=name, pointer=pointer + pointer_of(path))
+                              f"row has {shape[depth]}", name=name, pointer=pointer + json_pointer(*path))
         for i, x in enumerate(v):
             path.append(i)
             visit(x, depth + 1)
@@ -216,9 +201,9 @@ def _json_type(v: Any) -> str:
 
 
 def _cast(arr: np.ndarray, dtype: str | None, pointer: str, name: str | None) -> np.ndarray:
-    """Apply the wire's dtype rules: float32 unless given, bool when every item is a boolean."""
+    """Apply the dtype asked for, or the default of program data (engine.structure.default_dtype)."""
     if dtype is None:
-        target = DTYPES["bool"] if arr.dtype.kind == "b" else DTYPES["float32"]
+        target = default_dtype(arr.dtype.kind)
     else:
         target = DTYPES[dtype]
     if arr.dtype == target:
@@ -236,69 +221,8 @@ def _cast(arr: np.ndarray, dtype: str | None, pointer: str, name: str | None) ->
         return arr.astype(target)
 
 
-def decode_const(value: Any, pointer: str, limit: int) -> Any:
-    """An op argument: strings name variables and numbers stay numbers; lists and objects are tensors."""
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, (list, Mapping)):
-        return decode_tensor(value, pointer, None, limit)[0]
-    raise TensorError(f"an argument is {_json_type(value)}; it must be a name, a number or a tensor",
-                      pointer=pointer)
-
-
 def decode_optional(value: Any, pointer: str, limit: int) -> np.ndarray | None:
     return None if value is None else decode_tensor(value, pointer, None, limit)[0]
-
-
-def decode_input(name: str, value: Any, limit: int) -> dict[str, Any]:
-    pointer = f"/inputs/{pointer_of([name])[1:]}"
-    arr, extra = decode_tensor(value, pointer, name, limit, INPUT_KEYS)
-    requires_grad = extra.get("requires_grad", False)
-    if not isinstance(requires_grad, bool):
-        raise TensorError(f"input '{name}': requires_grad must be true or false", name=name,
-                          pointer=f"{pointer}/requires_grad")
-    return {"data": arr, "requires_grad": requires_grad}
-
-
-def decode_backward(call: BackwardCall, pointer: str, limit: int) -> dict[str, Any]:
-    return {"output": call.output, "gradient": decode_optional(call.gradient, f"{pointer}/gradient", limit),
-            "retain_graph": call.retain_graph, "create_graph": call.create_graph}
-
-
-def decode_program(program: Program, limit: int) -> dict[str, Any]:
-    """The engine's program document, every wire tensor decoded to an ndarray."""
-    ops = []
-    for i, op in enumerate(program.ops):
-        spec: dict[str, Any] = {"name": op.name, "retain_grad": op.retain_grad}
-        if op.op is not None:
-            spec["op"] = op.op
-        if op.expr is not None:
-            spec["expr"] = op.expr
-        if op.expr is not None and (op.args or op.kwargs):
-            raise OpError(f"op {i} has an 'expr'; its arguments go inside the formula, not in 'args' or "
-                          "'kwargs'", op_index=i, name=op.name, pointer=f"/ops/{i}")
-        if op.op is not None or op.args or op.kwargs:
-            spec["args"] = [decode_const(a, f"/ops/{i}/args/{j}", limit) for j, a in enumerate(op.args)]
-            spec["kwargs"] = op.kwargs
-        ops.append(spec)
-    return {
-        "inputs": {name: decode_input(name, v, limit) for name, v in program.inputs.items()},
-        "ops": ops,
-        "backward": [decode_backward(c, f"/backward/{j}", limit) for j, c in enumerate(program.backward)],
-        "return": program.return_,
-    }
-
-
-def decode_grad_outputs(value: Any, outputs: str | list[str], limit: int) -> list[np.ndarray | None] | None:
-    """One gradient per output: a list when `outputs` is a list, else a single tensor."""
-    if value is None:
-        return None
-    if isinstance(outputs, str):
-        return [decode_tensor(value, "/grad_outputs", None, limit)[0]]
-    if not isinstance(value, list):
-        raise TensorError("'grad_outputs' must be a list with one tensor (or null) per output",
-                          pointer="/grad_outputs")
-    return [decode_optional(v, f"/grad_outputs/{k}", limit) for k, v in enumerate(value)]
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -346,74 +270,6 @@ def encode_variables(variables: Mapping[str, Tensor], encoding: str = "json", wi
     return {name: encode_variable(t, encoding, with_data) for name, t in variables.items()}
 
 
-def variables_response(variables: Mapping[str, Tensor], encoding: str = "json") -> JSONBytes:
-    return JSONBytes(render({"variables": encode_variables(variables, encoding)}))
-
-
-# ---------------------------------------------------------------------------- request bodies
-
-PARSE_INLINE_BYTES = 256 * 1024
-
-
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
-class WireRequest(Request):
-    """A request whose body is read within MAX_BODY_BYTES and parsed with orjson.
-
-    The size is checked from Content-Length before reading and counted while streaming, so an oversized body
-    is refused before it is held in memory, whatever its headers say.
-    """
-
-    async def body(self) -> bytes:
-        if not hasattr(self, "_body"):
-            limit = self.app.state.settings.MAX_BODY_BYTES
-            declared = self.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise _too_large(int(declared), limit)
-            chunks, size = [], 0
-            async for chunk in self.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(size, limit)
-                chunks.append(chunk)
-            self._body = b"".join(chunks)
-        return self._body
-
-    async def json(self) -> Any:
-        if not hasattr(self, "_json"):
-            body = await self.body()
-            try:
-                # a big body takes long enough to parse that it would stall every other request on the loop
-                self._json = loads(body) if len(body) < PARSE_INLINE_BYTES else await run_in_threadpool(loads, body)
-            except orjson.JSONDecodeError as e:
-                raise Problem(400, "invalid-json", f"the body is not valid JSON: {e}") from None
-        return self._json
-
-
-def _too_large(size: int, limit: int) -> Problem:
-    return Problem(413, "limit-exceeded", f"the body has {size} bytes or more, over the limit of {limit} bytes "
-                                          f"(GRADSERVE_MAX_BODY_BYTES)")
-
-
-class WireRoute(APIRoute):
-    """An API route that reads JSON bodies through WireRequest and refuses other media types (415)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-        if self.body_field is None:
-            return handle
-
-        async def handle_json(request: Request) -> Response:
-            request = WireRequest(request.scope, request.receive)
-            if await request.body():
-                content_type = request.headers.get("content-type", "")
-                if not _is_json(content_type):
-                    raise Problem(415, "unsupported-media-type",
-                                  f"send the body as application/json (got {content_type or 'no Content-Type'})")
-                await request.json()
-            return await handle(request)
-
-        return handle_json
+def variables_json(variables: Mapping[str, Tensor], encoding: str = "json") -> bytes:
+    """The body of every answer that returns variables: {"variables": {name: Variable}}."""
+    return orjson.dumps({"variables": encode_variables(variables, encoding)})

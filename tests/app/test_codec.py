@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from app.wire import decode_input, decode_tensor, encode_array, json_bytes
+from app.codec import decode_tensor, encode_array, json_bytes
+from app.routes.decode import decode_input
 from engine.errors import DTypeError, EngineError, LimitError, TensorError
 
 LIMIT = 1000
@@ -75,9 +76,9 @@ def test_non_finite_strings_decode_in_lists_and_alone():
 
 
 def test_input_objects_carry_requires_grad():
-    spec = decode_input("x", {"data": [1.0], "requires_grad": True}, LIMIT)
-    assert spec["requires_grad"] is True and spec["data"].dtype == np.float32
-    assert decode_input("x", [1.0], LIMIT)["requires_grad"] is False
+    leaf = decode_input("x", {"data": [1.0], "requires_grad": True}, LIMIT)
+    assert leaf.requires_grad is True and leaf.data.dtype == np.float32
+    assert decode_input("x", [1.0], LIMIT).requires_grad is False
 
 
 # ---------------------------------------------------------------------------- request errors

@@ -1,0 +1,336 @@
+"""The program structure: a program and its calls as typed, immutable values, checked once when built.
+
+The interpreter (`engine.program.Namespace`) reads only these. A service builds them from its own request
+models with the constructors below (`Input.make`, `OpCall.make`, ...); a library user builds a whole program
+from a plain dict with `Program.from_dict`. Either way the same checks run and a refusal names its place as
+a JSON pointer into the program (`/ops/2/name`). Each rule of what a program may say is stated here once:
+
+- a name is an identifier;
+- an op is `op` with `args` (and `kwargs`), or an `expr` formula with its arguments inside it, never both;
+- a string argument names a variable (its binding when the op runs); numbers, lists and arrays are constants;
+- numbers and lists are float32 unless a dtype is given, and all-boolean data is bool; an ndarray keeps its
+  dtype;
+- `returns` of None means the default (every name the program bound, plus every leaf with a grad).
+
+A program runs in this order: inputs, ops, backward calls, then the answer. Later parts of a program
+(derivative calls, optimizer steps, zero_grad) are further fields of `Program` and further call types here.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import expr as expressions
+from .errors import EngineError, OpError, TensorError
+from .tensor import DEFAULT_FLOAT, DTYPES, Tensor, as_array
+
+__all__ = ["Program", "Input", "OpCall", "Ref", "BackwardCall", "GradCall", "check_name", "default_dtype",
+           "program_array", "pointer"]
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+BOOL = DTYPES["bool"]
+
+PROGRAM_KEYS = ("inputs", "ops", "backward", "return")
+INPUT_KEYS = ("data", "dtype", "requires_grad")
+OP_KEYS = ("name", "op", "args", "kwargs", "expr", "retain_grad")
+BACKWARD_KEYS = ("output", "gradient", "retain_graph", "create_graph")
+
+
+def pointer(*parts: str | int) -> str:
+    """RFC 6901 JSON pointer to a place in a program (or any JSON document) from its keys and indices."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def located(e: EngineError, where: str, **at: Any) -> EngineError:
+    """Fill in where an error happened and say it in the detail ("... in op 2 'add'")."""
+    e.at(**at)
+    if where and where not in e.detail:
+        e.detail = f"{e.detail} {where}"
+        e.args = (e.detail,)
+    return e
+
+
+def check_name(name: Any, at: str) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise OpError(f"name {name!r} must be an identifier (letters, digits, underscore; not starting with a "
+                      f"digit)", pointer=at)
+    return name
+
+
+def default_dtype(kind: str) -> np.dtype:
+    """The dtype of program data given without one: bool when every item is a boolean, else float32.
+
+    JSON cannot tell 1 from 1.0 (and JavaScript writes both as 1), so integers are floats unless asked for."""
+    return BOOL if kind == "b" else DEFAULT_FLOAT
+
+
+def program_array(data: Any, dtype: str | None = None) -> np.ndarray:
+    """Program data as an ndarray: numbers and lists by `default_dtype` unless a dtype is given; an ndarray
+    (or Tensor) keeps its own."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = as_array(data, dtype)
+    if dtype is None and not isinstance(data, np.ndarray):
+        target = default_dtype(arr.dtype.kind)
+        if arr.dtype != target:
+            arr = arr.astype(target)
+    return arr
+
+
+def _unknown_keys(value: Mapping[str, Any], known: Iterable[str], what: str, at: str,
+                  error: type[EngineError] = EngineError, **extra: Any) -> None:
+    for key in value:
+        if key not in known:
+            raise error(f"{what} has an unknown key {key!r} (allowed: {', '.join(sorted(known))})",
+                        pointer=f"{at}{pointer(key)}", **extra)
+
+
+def _listed(value: Any, what: str, at: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise EngineError(f"{what} must be a list", pointer=at)
+    return list(value)
+
+
+def _names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+# ---------------------------------------------------------------------------- inputs
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """Bind `name` to a new leaf holding `data` (rebinding an existing name makes a new leaf)."""
+
+    name: str
+    data: np.ndarray
+    requires_grad: bool = False
+
+    @classmethod
+    def make(cls, name: Any, data: Any, dtype: str | None = None, requires_grad: Any = False) -> Input:
+        at = pointer("inputs", name) if isinstance(name, str) else "/inputs"
+        check_name(name, at)
+        if not isinstance(requires_grad, bool):
+            raise TensorError(f"input '{name}': requires_grad must be true or false", name=name,
+                              pointer=f"{at}/requires_grad")
+        if data is None:
+            raise OpError(f"input '{name}' has no data", name=name, pointer=at)
+        try:
+            return cls(name, program_array(data, dtype), requires_grad)
+        except EngineError as e:
+            raise located(e, f"in input '{name}'", name=name, pointer=at) from None
+
+    @classmethod
+    def from_value(cls, name: Any, value: Any) -> Input:
+        """A dict program's input: a tensor (number, list, ndarray, Tensor) or {data, dtype, requires_grad}."""
+        if not isinstance(value, Mapping):
+            return cls.make(name, value)
+        if isinstance(name, str):
+            _unknown_keys(value, INPUT_KEYS, f"input '{name}'", pointer("inputs", name), TensorError, name=name)
+        return cls.make(name, value.get("data"), value.get("dtype"), value.get("requires_grad", False))
+
+
+# ---------------------------------------------------------------------------- ops
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """An op argument that names a variable: its binding when the op runs."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpCall:
+    """Bind `name` to `op(*args, **kwargs)`, or to the value of the parsed formula `expr`."""
+
+    name: str
+    op: str | None = None
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    expr: expressions.Expr | None = None
+    retain_grad: bool = False
+
+    @property
+    def op_count(self) -> int:
+        """How many ops this applies (an expr counts each op it calls)."""
+        return 1 if self.expr is None else self.expr.ops
+
+    @classmethod
+    def make(cls, index: int, name: Any, op: str | None = None, args: Any = None, kwargs: Any = None,
+             expr: str | None = None, retain_grad: Any = False) -> OpCall:
+        """Op `index` of a program, checked; `args` as given (strings name variables; tensors decoded)."""
+        at = pointer("ops", index)
+        here = {"op_index": index, "name": name if isinstance(name, str) else None}
+        if expr is not None and op is not None:
+            raise OpError(f"op {index} has both 'op' and 'expr'; give one", pointer=at, **here)
+        if expr is None and op is None:
+            raise OpError(f"op {index} needs 'op' (with 'args') or 'expr'", pointer=at, **here)
+        if expr is not None and (args or kwargs):
+            raise OpError(f"op {index} has an 'expr'; its arguments go inside the formula, not in 'args' or "
+                          "'kwargs'", pointer=at, **here)
+        try:
+            check_name(name, f"{at}/name")
+        except EngineError as e:
+            raise e.at(op_index=index) from None
+        if not isinstance(retain_grad, bool):
+            raise OpError(f"op {index}: retain_grad must be true or false", pointer=f"{at}/retain_grad", **here)
+        if expr is not None:
+            try:
+                return cls(name, expr=_parse(expr), retain_grad=retain_grad)
+            except EngineError as e:
+                raise located(e, f"in op {index} (expr)", pointer=f"{at}/expr", **here) from None
+        try:
+            if not isinstance(op, str):
+                raise OpError(f"'op' must be the name of a catalog op, got {op!r}")
+            if not isinstance(args if args is not None else [], (list, tuple)):
+                raise OpError("'args' must be a list")
+            if not isinstance(kwargs if kwargs is not None else {}, Mapping):
+                raise OpError("'kwargs' must be an object")
+            values = tuple(_argument(a, f"{at}/args/{k}") for k, a in enumerate(args or ()))
+        except EngineError as e:
+            raise located(e, f"in op {index} '{op}'", pointer=at, **here) from None
+        return cls(name, op, values, dict(kwargs or {}), retain_grad=retain_grad)
+
+    @classmethod
+    def from_value(cls, index: int, value: Any) -> OpCall:
+        if not isinstance(value, Mapping):
+            raise OpError(f"op {index} must be an object with 'name' and 'op' or 'expr'", op_index=index,
+                          pointer=pointer("ops", index))
+        _unknown_keys(value, OP_KEYS, f"op {index}", pointer("ops", index), OpError, op_index=index)
+        return cls.make(index, value.get("name"), value.get("op"), value.get("args"), value.get("kwargs"),
+                        value.get("expr"), value.get("retain_grad", False))
+
+
+def _argument(value: Any, at: str) -> Any:
+    """A string names a variable; numbers stay numbers (weakly typed, as Python numbers are in torch);
+    tensors are constants, never requiring grad."""
+    if isinstance(value, str):
+        return Ref(value)
+    if isinstance(value, (bool, int, float, np.ndarray, Tensor)):
+        return value
+    if isinstance(value, list):
+        return program_array(value)
+    if isinstance(value, Mapping):
+        _unknown_keys(value, ("data", "dtype"), "a tensor argument", at, TensorError)
+        if value.get("data") is None:
+            raise TensorError("a tensor argument needs 'data'", pointer=at)
+        return program_array(value["data"], value.get("dtype"))
+    what = "null" if value is None else type(value).__name__
+    raise TensorError(f"an argument is {what}; it must be a name, a number or a tensor",
+                      pointer=at)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> expressions.Expr:
+    return expressions.parse(text)
+
+
+def _parse(text: Any) -> expressions.Expr:
+    # clients resend the same formulas (a loop body); parsed expressions are immutable, so they are shared
+    return _parse_cached(text) if isinstance(text, str) else expressions.parse(text)
+
+
+# ---------------------------------------------------------------------------- backward and grad calls
+
+@dataclass(frozen=True, slots=True)
+class BackwardCall:
+    """Accumulate d output / d leaf into every leaf's grad, as `output.backward(gradient)`."""
+
+    output: str
+    gradient: Any = None  # an array (or anything a Tensor reads) of the output's shape; None: ones, scalars only
+    retain_graph: bool | None = None  # None: as create_graph
+    create_graph: bool = False
+
+    @classmethod
+    def from_value(cls, index: int, value: Any) -> BackwardCall:
+        at = pointer("backward", index)
+        if not isinstance(value, Mapping):
+            raise EngineError(f"backward call {index} must be an object with 'output'", pointer=at)
+        _unknown_keys(value, BACKWARD_KEYS, f"backward call {index}", at, EngineError)
+        return cls(value.get("output"), value.get("gradient"), value.get("retain_graph"),
+                   bool(value.get("create_graph", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class GradCall:
+    """Gradients of `outputs` with respect to `inputs` without accumulating (torch.autograd.grad), bound
+    under the names `bind` (one per input) when given."""
+
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...]
+    grad_outputs: tuple[Any, ...] | None = None  # one per output (None: ones, for a single-element output)
+    retain_graph: bool | None = None
+    create_graph: bool = False
+    allow_unused: bool = False
+    bind: tuple[str, ...] | None = None
+
+    @classmethod
+    def make(cls, outputs: str | Iterable[str], inputs: str | Iterable[str], grad_outputs: Any = None,
+             retain_graph: bool | None = None, create_graph: bool = False, allow_unused: bool = False,
+             bind: str | Iterable[str] | None = None) -> GradCall:
+        outs, ins, names = _names(outputs) or (), _names(inputs) or (), _names(bind)
+        if names is not None:
+            if len(names) != len(ins):
+                raise OpError(f"'bind' names {len(names)} variables for {len(ins)} inputs; give one per input",
+                              pointer="/bind")
+            for k, n in enumerate(names):
+                check_name(n, f"/bind/{k}")
+        if grad_outputs is not None:
+            grad_outputs = tuple(grad_outputs)
+            if len(grad_outputs) != len(outs):
+                raise OpError(f"'grad_outputs' has {len(grad_outputs)} items for {len(outs)} outputs",
+                              pointer="/grad_outputs")
+        return cls(outs, ins, grad_outputs, retain_graph, create_graph, allow_unused, names)
+
+
+# ---------------------------------------------------------------------------- programs
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Inputs, ops and backward calls, run in that order and all or nothing; then the variables `returns`
+    names (None: every name the program bound, plus every leaf that has a grad)."""
+
+    inputs: tuple[Input, ...] = ()
+    ops: tuple[OpCall, ...] = ()
+    backward: tuple[BackwardCall, ...] = ()
+    returns: tuple[str, ...] | None = None
+
+    @property
+    def op_count(self) -> int:
+        return sum(op.op_count for op in self.ops)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Program:
+        """A program from plain data, the shape of the service's request body:
+
+            Program.from_dict({"inputs": {"x": {"data": [[1, 1], [1, 1]], "requires_grad": True}},
+                               "ops": [{"name": "y", "op": "add", "args": ["x", 2]},
+                                       {"name": "out", "expr": "mean(y * y * 3)"}],
+                               "backward": [{"output": "out"}], "return": ["x", "out"]})
+
+        Tensors are numbers, nested lists, ndarrays or Tensors (inputs also {data, dtype, requires_grad});
+        refusals are engine errors whose `pointer` names the place in `document`.
+        """
+        if not isinstance(document, Mapping):
+            raise EngineError(f"a program is an object with {', '.join(PROGRAM_KEYS)}, got "
+                              f"{type(document).__name__}", pointer="")
+        _unknown_keys(document, PROGRAM_KEYS, "the program", "")
+        inputs = document.get("inputs") or {}
+        if not isinstance(inputs, Mapping):
+            raise EngineError("'inputs' must be an object of names to tensors", pointer="/inputs")
+        return cls(
+            tuple(Input.from_value(name, value) for name, value in inputs.items()),
+            tuple(OpCall.from_value(i, op) for i, op in enumerate(_listed(document.get("ops"), "'ops'", "/ops"))),
+            tuple(BackwardCall.from_value(j, call)
+                  for j, call in enumerate(_listed(document.get("backward"), "'backward'", "/backward"))),
+            _names(document.get("return")),
+        )
