@@ -198,7 +198,7 @@ class Namespace:
         in a stable order. What the session's size and any picture of its graph are made of."""
         tensors: dict[int, Tensor] = {id(t): t for t in self.bindings.values()}
         nodes: dict[int, Node] = {}
-        stack = [t.grad_fn for t in self.bindings.values() if t.grad_fn is not None]
+        stack: list[Node] = [t.grad_fn for t in self.bindings.values() if t.grad_fn is not None]
         while stack:
             node = stack.pop()
             if id(node) in nodes:

@@ -169,25 +169,26 @@ class OpCall:
              expr: str | None = None, retain_grad: Any = False) -> OpCall:
         """Op `index` of a program, checked; `args` as given (strings name variables; tensors decoded)."""
         at = pointer("ops", index)
-        here = {"op_index": index, "name": name if isinstance(name, str) else None}
+        named = name if isinstance(name, str) else None
         if expr is not None and op is not None:
-            raise OpError(f"op {index} has both 'op' and 'expr'; give one", pointer=at, **here)
+            raise OpError(f"op {index} has both 'op' and 'expr'; give one", pointer=at, op_index=index, name=named)
         if expr is None and op is None:
-            raise OpError(f"op {index} needs 'op' (with 'args') or 'expr'", pointer=at, **here)
+            raise OpError(f"op {index} needs 'op' (with 'args') or 'expr'", pointer=at, op_index=index, name=named)
         if expr is not None and (args or kwargs):
             raise OpError(f"op {index} has an 'expr'; its arguments go inside the formula, not in 'args' or "
-                          "'kwargs'", pointer=at, **here)
+                          "'kwargs'", pointer=at, op_index=index, name=named)
         try:
             check_name(name, f"{at}/name")
         except EngineError as e:
             raise e.at(op_index=index) from None
         if not isinstance(retain_grad, bool):
-            raise OpError(f"op {index}: retain_grad must be true or false", pointer=f"{at}/retain_grad", **here)
+            raise OpError(f"op {index}: retain_grad must be true or false", pointer=f"{at}/retain_grad", op_index=index,
+                          name=named)
         if expr is not None:
             try:
                 return cls(name, expr=_parse(expr), retain_grad=retain_grad)
             except EngineError as e:
-                raise located(e, f"in op {index} (expr)", pointer=f"{at}/expr", **here) from None
+                raise located(e, f"in op {index} (expr)", pointer=f"{at}/expr", op_index=index, name=named) from None
         try:
             if not isinstance(op, str):
                 raise OpError(f"'op' must be the name of a catalog op, got {op!r}")
@@ -197,7 +198,7 @@ class OpCall:
                 raise OpError("'kwargs' must be an object")
             values = tuple(_argument(a, f"{at}/args/{k}") for k, a in enumerate(args or ()))
         except EngineError as e:
-            raise located(e, f"in op {index} '{op}'", pointer=at, **here) from None
+            raise located(e, f"in op {index} '{op}'", pointer=at, op_index=index, name=named) from None
         return cls(name, op, values, dict(kwargs or {}), retain_grad=retain_grad)
 
     @classmethod
@@ -217,13 +218,16 @@ def _argument(value: Any, at: str) -> Any:
         return Ref(value)
     if isinstance(value, (bool, int, float, np.ndarray, Tensor)):
         return value
-    if isinstance(value, list):
-        return program_array(value)
-    if isinstance(value, Mapping):
-        _unknown_keys(value, ("data", "dtype"), "a tensor argument", at, TensorError)
-        if value.get("data") is None:
-            raise TensorError("a tensor argument needs 'data'", pointer=at)
-        return program_array(value["data"], value.get("dtype"))
+    try:
+        if isinstance(value, list):
+            return program_array(value)
+        if isinstance(value, Mapping):
+            _unknown_keys(value, ("data", "dtype"), "a tensor argument", at, TensorError)
+            if value.get("data") is None:
+                raise TensorError("a tensor argument needs 'data'")
+            return program_array(value["data"], value.get("dtype"))
+    except EngineError as e:
+        raise e.at(pointer=at) from None
     what = "null" if value is None else type(value).__name__
     raise TensorError(f"an argument is {what}; it must be a name, a number or a tensor",
                       pointer=at)
@@ -256,8 +260,10 @@ class BackwardCall:
         if not isinstance(value, Mapping):
             raise EngineError(f"backward call {index} must be an object with 'output'", pointer=at)
         _unknown_keys(value, BACKWARD_KEYS, f"backward call {index}", at, EngineError)
-        return cls(value.get("output"), value.get("gradient"), value.get("retain_graph"),
-                   bool(value.get("create_graph", False)))
+        output = value.get("output")
+        if not isinstance(output, str):
+            raise EngineError(f"backward call {index} needs 'output', the name of a variable", pointer=f"{at}/output")
+        return cls(output, value.get("gradient"), value.get("retain_graph"), bool(value.get("create_graph", False)))
 
 
 @dataclass(frozen=True, slots=True)
