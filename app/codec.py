@@ -28,6 +28,7 @@ MAX_NDIM = 32  # dimensions of a tensor, as in numpy (and far beyond any element
 ENCODINGS = ("json", "base64")  # how a response writes data and grad
 TENSOR_KEYS = frozenset({"data", "b64", "dtype", "shape"})
 INPUT_KEYS = TENSOR_KEYS | {"requires_grad"}
+DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}  # numpy's dtype.name is slow to compute
 _ITEMS = "items must be numbers, booleans or " + ", ".join(f'"{token}"' for token in NONFINITE)
 
 
@@ -36,14 +37,14 @@ _ITEMS = "items must be numbers, booleans or " + ", ".join(f'"{token}"' for toke
 def decode_tensor(value: Any, pointer: str, name: str | None, limit: int, keys: frozenset = TENSOR_KEYS,
                   ) -> tuple[np.ndarray, dict]:
     """One wire tensor as an ndarray, plus the other keys of its object form (such as requires_grad)."""
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return _from_object(value, pointer, name, limit, keys)
     return _from_data(value, None, pointer, name, limit), {}
 
 
 def _from_object(obj: Mapping, pointer: str, name: str | None, limit: int, keys: frozenset,
                  ) -> tuple[np.ndarray, dict]:
-    unknown = [k for k in obj if k not in keys]
+    unknown = [k for k in obj if k not in keys] if not keys.issuperset(obj) else None
     if unknown:
         raise TensorError(f"{_what(name)} has an unknown key '{unknown[0]}' (allowed: {', '.join(sorted(keys))})",
                           name=name, pointer=f"{pointer}/{unknown[0]}")
@@ -208,6 +209,8 @@ def _cast(arr: np.ndarray, dtype: str | None, pointer: str, name: str | None) ->
         target = DTYPES[dtype]
     if arr.dtype == target:
         return arr
+    if target.kind == "f":  # every number has a float (out of float32's range: ±inf, as numpy casts)
+        return arr.astype(target)
     with np.errstate(all="ignore"):
         if target.kind == "i" and arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
             raise DTypeError(f"{_what(name)} is int64 but holds non-integers", name=name, pointer=pointer)
@@ -241,10 +244,10 @@ def json_bytes(a: np.ndarray) -> bytes:
     if a.dtype.kind not in "biuf":
         raise TypeError(f"cannot write {a.dtype} tensors")
     out = orjson.dumps(a, option=orjson.OPT_SERIALIZE_NUMPY)
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" and b"null" in out:  # orjson writes a non-finite value as null, and nothing else so
         bad = ~np.isfinite(a)
         if bad.any():
-            # orjson writes each non-finite value as null, in C order: put the right strings in their place
+            # each null stands for one non-finite value, in C order: put the right strings in their place
             tokens = [b'"NaN"' if math.isnan(v) else b'"Infinity"' if v > 0 else b'"-Infinity"'
                       for v in a[bad].tolist()]
             parts = out.split(b"null")
@@ -254,7 +257,7 @@ def json_bytes(a: np.ndarray) -> bytes:
 
 def encode_variable(t: Tensor, encoding: str = "json", with_data: bool = True) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "shape": list(t.shape), "dtype": t.dtype.name, "requires_grad": t.requires_grad, "is_leaf": t.is_leaf,
+        "shape": list(t.shape), "dtype": DTYPE_NAMES[t.dtype], "requires_grad": t.requires_grad, "is_leaf": t.is_leaf,
         "grad_fn": None if t.grad_fn is None else t.grad_fn.name,
     }
     if not with_data:

@@ -1,4 +1,4 @@
-"""Engine benchmarks against the anchors of SPEC section 9, measured in one run on one machine.
+"""Engine benchmarks against their anchors, measured in one run on one machine.
 
     .venv/bin/python bench/engine.py [--quick]
 

@@ -1,4 +1,4 @@
-"""Service benchmarks against the anchors of SPEC section 9, measured against a real server in one run.
+"""Service benchmarks against their anchors, measured against a real server in one run.
 
     .venv/bin/python bench/service.py [--quick]
 
@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.program import Namespace  # noqa: E402
+from engine.structure import Program  # noqa: E402
 
 SEED_PROGRAM = {
     "inputs": {"x": {"data": [[1, 1], [1, 1]], "requires_grad": True}},
@@ -266,8 +267,8 @@ def backward_case(client: httpx.Client, rounds: int, warmup: int) -> dict[str, f
     assert np.allclose(one, first, rtol=1e-4, atol=1e-7)
 
     # the engine alone, in this process: forward without backward, and one retained backward
-    document = {"inputs": {"x": {"data": x, "requires_grad": True}, "w": {"data": w}}, "ops": CHAIN_OPS,
-                "return": []}
+    document = Program.from_dict({"inputs": {"x": {"data": x, "requires_grad": True}, "w": {"data": w}},
+                                  "ops": CHAIN_OPS, "return": []})
     held = Namespace()
     held.run(document)
 

@@ -8,11 +8,10 @@ failure leaves the namespace exactly as it was.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,6 +36,7 @@ class Limits:
 
 
 NO_LIMITS = Limits()
+T = TypeVar("T")
 
 
 class Namespace:
@@ -47,21 +47,30 @@ class Namespace:
 
     # ------------------------------------------------------------------ atomicity
 
-    @contextlib.contextmanager
-    def _atomic(self, limits: Limits) -> Iterator[None]:
+    def _atomically(self, limits: Limits, work: Callable[[], T]) -> T:
+        """`work()` under the limits, all or nothing: on any failure the bindings and every graph change
+        (grads, freed buffers, retain_grad) are put back as they were."""
         saved = dict(self.bindings)
         try:
-            with transaction(), limit_elements(limits.max_tensor_elements):
-                yield
-                if limits.max_session_bytes is not None:
-                    n = self.nbytes()
-                    if n > limits.max_session_bytes:
-                        raise LimitError(f"the session would hold {n} bytes, over the limit of "
-                                         f"{limits.max_session_bytes} bytes")
+            with limit_elements(limits.max_tensor_elements):
+                if not saved:
+                    # nothing made before this call is reachable from an empty namespace (a program's constants
+                    # are plain data), so dropping the new bindings undoes everything: no undo log is needed
+                    return self._within_bytes(limits, work())
+                with transaction():
+                    return self._within_bytes(limits, work())
         except BaseException:
             self.bindings.clear()
             self.bindings.update(saved)
             raise
+
+    def _within_bytes(self, limits: Limits, result: T) -> T:
+        if limits.max_session_bytes is not None:
+            n = self.nbytes()
+            if n > limits.max_session_bytes:
+                raise LimitError(f"the session would hold {n} bytes, over the limit of {limits.max_session_bytes} "
+                                 "bytes")
+        return result
 
     # ------------------------------------------------------------------ lookups
 
@@ -90,21 +99,23 @@ class Namespace:
             if n > limits.max_ops:
                 raise LimitError(f"the program applies {n} ops, over the limit of {limits.max_ops} per request",
                                  pointer="/ops")
-        with self._atomic(limits):
-            bound: list[str] = []
-            for leaf in program.inputs:
-                self.bindings[leaf.name] = self._leaf(leaf, limits)
-                bound.append(leaf.name)
-            for i, op in enumerate(program.ops):
-                self.bindings[op.name] = self._run_op(i, op)
-                bound.append(op.name)
-            for j, call in enumerate(program.backward):
-                self._backward(call, f"/backward/{j}", where=f"in backward call {j}")
-            return self._select(program.returns, bound)
+        return self._atomically(limits, lambda: self._run(program, limits))
+
+    def _run(self, program: Program, limits: Limits) -> dict[str, Tensor]:
+        bound: list[str] = []
+        for leaf in program.inputs:
+            self.bindings[leaf.name] = self._leaf(leaf, limits)
+            bound.append(leaf.name)
+        for i, op in enumerate(program.ops):
+            self.bindings[op.name] = self._run_op(i, op)
+            bound.append(op.name)
+        for j, call in enumerate(program.backward):
+            self._backward(call, f"/backward/{j}", where=f"in backward call {j}")
+        return self._select(program.returns, bound)
 
     def _leaf(self, leaf: Input, limits: Limits) -> Tensor:
         try:
-            t = Tensor(leaf.data)
+            t = Tensor._make(leaf.data, None)
             if limits.max_tensor_elements is not None and t.data.size > limits.max_tensor_elements:
                 raise LimitError(f"{t.data.size} elements in input '{leaf.name}', over the limit of "
                                  f"{limits.max_tensor_elements} elements per tensor")
@@ -121,7 +132,9 @@ class Namespace:
                 if not isinstance(result, Tensor):  # a bare number, read as any number in a program is
                     result = Tensor(program_array(result))
             else:
-                values = [self.variable(a.name, pointer=f"/ops/{i}/args/{k}") if type(a) is Ref else a
+                bindings = self.bindings
+                values = [(bindings[a.name] if a.name in bindings else
+                           self.variable(a.name, pointer=f"/ops/{i}/args/{k}")) if type(a) is Ref else a
                           for k, a in enumerate(op.args)]
                 result = _call(op.op, values, dict(op.kwargs) if op.kwargs else {})
             if op.retain_grad:
@@ -157,11 +170,14 @@ class Namespace:
         An unknown name in `returns` fails the call like any other error: nothing accumulates.
         """
         call = BackwardCall(output, gradient, retain_graph, create_graph)
-        with self._atomic(limits):
+
+        def work() -> dict[str, Tensor]:
             self._backward(call, "")
             if returns is None:
                 return self.with_grad()
             return self._select([returns] if isinstance(returns, str) else returns, [])
+
+        return self._atomically(limits, work)
 
     def grad(self, outputs: str | Iterable[str], inputs: str | Iterable[str], grad_outputs: Any = None,
              retain_graph: bool | None = None, create_graph: bool = False, bind: str | Iterable[str] | None = None,
@@ -174,15 +190,16 @@ class Namespace:
         """Run a grad call; the answer is named by `call.bind`, else by the inputs' names."""
         outs = [self.variable(n, pointer=f"/outputs/{k}") for k, n in enumerate(call.outputs)]
         ins = [self.variable(n, pointer=f"/inputs/{k}") for k, n in enumerate(call.inputs)]
-        with self._atomic(limits):
+        def work() -> dict[str, Tensor]:
             grads = tensor_grad(outs, ins, None if call.grad_outputs is None else list(call.grad_outputs),
                                 retain_graph=call.retain_graph, create_graph=call.create_graph,
                                 allow_unused=call.allow_unused)
-            names = call.bind or call.inputs
-            result = {n: g for n, g in zip(names, grads, strict=True) if g is not None}
+            result = {n: g for n, g in zip(call.bind or call.inputs, grads, strict=True) if g is not None}
             if call.bind is not None:
                 self.bindings.update(result)
-        return result
+            return result
+
+        return self._atomically(limits, work)
 
     def zero_grad(self) -> None:
         """Set every grad in the namespace to None (leaves and retained non-leaves)."""

@@ -57,7 +57,7 @@ def located(e: EngineError, where: str, **at: Any) -> EngineError:
 
 
 def check_name(name: Any, at: str) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+    if type(name) is not str or not NAME.match(name):
         raise OpError(f"name {name!r} must be an identifier (letters, digits, underscore; not starting with a "
                       f"digit)", pointer=at)
     return name
@@ -168,7 +168,7 @@ class OpCall:
     def make(cls, index: int, name: Any, op: str | None = None, args: Any = None, kwargs: Any = None,
              expr: str | None = None, retain_grad: Any = False) -> OpCall:
         """Op `index` of a program, checked; `args` as given (strings name variables; tensors decoded)."""
-        at = pointer("ops", index)
+        at = f"/ops/{index}"
         named = name if isinstance(name, str) else None
         if expr is not None and op is not None:
             raise OpError(f"op {index} has both 'op' and 'expr'; give one", pointer=at, op_index=index, name=named)
@@ -192,11 +192,11 @@ class OpCall:
         try:
             if not isinstance(op, str):
                 raise OpError(f"'op' must be the name of a catalog op, got {op!r}")
-            if not isinstance(args if args is not None else [], (list, tuple)):
+            if args is not None and not isinstance(args, (list, tuple)):
                 raise OpError("'args' must be a list")
-            if not isinstance(kwargs if kwargs is not None else {}, Mapping):
+            if kwargs is not None and type(kwargs) is not dict and not isinstance(kwargs, Mapping):
                 raise OpError("'kwargs' must be an object")
-            values = tuple(_argument(a, f"{at}/args/{k}") for k, a in enumerate(args or ()))
+            values = tuple([_argument(a, index, k) for k, a in enumerate(args)]) if args else ()
         except EngineError as e:
             raise located(e, f"in op {index} '{op}'", pointer=at, op_index=index, name=named) from None
         return cls(name, op, values, dict(kwargs or {}), retain_grad=retain_grad)
@@ -211,13 +211,22 @@ class OpCall:
                         value.get("expr"), value.get("retain_grad", False))
 
 
-def _argument(value: Any, at: str) -> Any:
+_CONSTANTS = (float, int, bool, np.ndarray)
+
+
+def _argument(value: Any, index: int, k: int) -> Any:
     """A string names a variable; numbers stay numbers (weakly typed, as Python numbers are in torch);
-    tensors are constants, never requiring grad."""
+    tensors are constants, never requiring grad (a Tensor given here contributes its data only)."""
+    kind = type(value)
+    if kind is str:
+        return Ref(value)
+    if kind in _CONSTANTS or isinstance(value, (int, float, np.ndarray)):
+        return value
     if isinstance(value, str):
         return Ref(value)
-    if isinstance(value, (bool, int, float, np.ndarray, Tensor)):
-        return value
+    if isinstance(value, Tensor):  # a constant: its data, outside any graph
+        return value.data
+    at = f"/ops/{index}/args/{k}"
     try:
         if isinstance(value, list):
             return program_array(value)

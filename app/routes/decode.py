@@ -3,7 +3,6 @@ codec, every other rule (names, op or expr, what an argument is) checked by the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ def decode_program(program: schemas.Program, limit: int) -> structure.Program:
     return structure.Program(
         tuple(decode_input(name, value, limit) for name, value in program.inputs.items()),
         tuple(decode_op(i, op, limit) for i, op in enumerate(program.ops)),
-        tuple(decode_backward(call, pointer("backward", j), limit) for j, call in enumerate(program.backward)),
+        tuple(decode_backward(call, f"/backward/{j}", limit) for j, call in enumerate(program.backward)),
         None if program.return_ is None else tuple(program.return_),
     )
 
@@ -31,16 +30,14 @@ def decode_input(name: str, value: Any, limit: int) -> structure.Input:
     return structure.Input.make(name, arr, requires_grad=extra.get("requires_grad", False))
 
 
+_TENSOR_FORMS = (list, dict)  # as JSON parses them
+
+
 def decode_op(index: int, op: schemas.OpCall, limit: int) -> structure.OpCall:
-    args = [_decode_argument(a, pointer("ops", index, "args", k), limit) for k, a in enumerate(op.args)]
-    return structure.OpCall.make(index, op.name, op.op, args, op.kwargs, op.expr, op.retain_grad)
-
-
-def _decode_argument(value: Any, at: str, limit: int) -> Any:
     # lists and objects are wire tensors; names and numbers are the engine's to read
-    if isinstance(value, (list, Mapping)):
-        return decode_tensor(value, at, None, limit)[0]
-    return value
+    args = [decode_tensor(a, f"/ops/{index}/args/{k}", None, limit)[0] if type(a) in _TENSOR_FORMS else a
+            for k, a in enumerate(op.args)] if op.args else None
+    return structure.OpCall.make(index, op.name, op.op, args, op.kwargs, op.expr, op.retain_grad)
 
 
 def decode_backward(call: schemas.BackwardCall, at: str, limit: int) -> structure.BackwardCall:

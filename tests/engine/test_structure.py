@@ -131,3 +131,22 @@ def test_one_program_runs_in_many_namespaces():
     np.testing.assert_array_equal(a.bindings["x"].grad, [2.0, 4.0])
     np.testing.assert_array_equal(b.bindings["x"].grad, [2.0, 4.0])
     assert a.bindings["x"] is not b.bindings["x"]
+
+
+def test_a_tensor_given_as_a_constant_contributes_its_data_only():
+    w = E.Tensor([2.0, 3.0], requires_grad=True)
+    ns = Namespace()
+    ns.run(Program.from_dict({"inputs": {"x": {"data": [1.0, 1.0], "requires_grad": True}},
+                              "ops": [{"name": "s", "op": "dot", "args": ["x", w]}], "backward": [{"output": "s"}]}))
+    np.testing.assert_array_equal(ns.bindings["x"].grad, [2.0, 3.0])
+    assert w.grad is None and ns.bindings["s"].grad_fn.next[1] is None
+
+
+def test_a_failing_program_leaves_an_empty_namespace_empty_and_usable():
+    ns = Namespace()
+    with pytest.raises(E.ShapeError):
+        ns.run(Program.from_dict({"inputs": {"x": {"data": [1.0, 2.0], "requires_grad": True}},
+                                  "ops": [{"name": "y", "expr": "x * x"},
+                                          {"name": "bad", "expr": "y + [1.0, 2.0, 3.0]"}]}))
+    assert ns.bindings == {}
+    assert ns.run(Program.from_dict({"inputs": {"a": 1.0}}))["a"].item() == 1.0
