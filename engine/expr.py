@@ -1,4 +1,4 @@
-"""The expression language of programs (SPEC §4): `{"expr": "mean((x + 2) * (x + 2) * 3)"}`.
+"""The expression language of programs: `{"expr": "mean((x + 2) * (x + 2) * 3)"}`.
 
 Text is read by Python's `ast` parser under a whitelist and compiled to a flat postfix program, which
 `evaluate` runs with an explicit stack: nothing is ever executed as Python, and no depth can recurse.

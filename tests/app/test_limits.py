@@ -1,4 +1,4 @@
-"""Limits (SPEC §7): each is refused with 413 before the memory is taken, and leaves sessions unchanged."""
+"""Limits: each is refused with 413 before the memory is taken, and leaves sessions unchanged."""
 
 from __future__ import annotations
 
