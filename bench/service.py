@@ -5,8 +5,9 @@
 Starts `uvicorn app.main:app` (one worker, on a free loopback port), waits for /healthz, measures with one
 keep-alive httpx client, prints a markdown table and always stops the server. Cases:
 
-1. The seed program through POST /v1/evaluate, against GET /healthz on the same server (latency as the client
-   sees it, bodies pre-encoded): at most 2x.
+1. The seed program through POST /v1/evaluate, against GET /healthz on the same server: at most 2x, as the
+   client sees it (bodies pre-encoded) and timed inside the server (means of /metrics). Beside them the same
+   two requests through the app called in this process (medians, no sockets).
 2. A 1M-element float32 tensor sent and returned (y = x * 1), nested JSON lists against base64, client-side
    encoding and decoding included (tolist + json.dumps, json.loads + np.asarray; base64 of tobytes,
    b64decode + frombuffer): base64 at least 5x faster. Request-only and response-only splits beside it.
@@ -181,6 +182,59 @@ def seed_case(client: httpx.Client, rounds: int, warmup: int) -> dict[str, float
     return times
 
 
+def in_process_case(rounds: int, warmup: int) -> dict[str, float]:
+    """The seed program and /healthz through the app called directly as an ASGI callable in this process:
+    every middleware, FastAPI's routing and the route, without sockets or HTTP parsing. Medians, so a
+    busy machine's outliers (which the server's means of case 1 keep) do not decide the ratio."""
+    import asyncio
+
+    from app.main import create_app
+
+    app = create_app()
+    body = json.dumps(SEED_PROGRAM).encode()
+
+    async def call(method: str, path: str, payload: bytes = b"") -> int:
+        headers = [(b"host", b"bench")]
+        if payload:
+            headers += [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "path": path, "raw_path": path.encode(), "query_string": b"", "headers": headers,
+                 "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "root_path": ""}
+        messages = [{"type": "http.request", "body": payload, "more_body": False}]
+        status = 0
+
+        async def receive() -> dict:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            status = message.get("status", status)
+
+        await app(scope, receive, send)
+        return status
+
+    async def run() -> dict[str, float]:
+        async with app.router.lifespan_context(app):
+            assert await call("POST", "/v1/evaluate", body) == 200
+            samplers = {"healthz": lambda: call("GET", "/healthz"),
+                        "evaluate": lambda: call("POST", "/v1/evaluate", body)}
+            times: dict[str, list[float]] = {name: [] for name in samplers}
+            for r in range(warmup + rounds):
+                for name, sample in samplers.items():
+                    gc.disable()
+                    try:
+                        t0 = time.perf_counter()
+                        await sample()
+                        elapsed = time.perf_counter() - t0
+                    finally:
+                        gc.enable()
+                    if r >= warmup:
+                        times[name].append(elapsed)
+            return {f"app {name}": statistics.median(ts) for name, ts in times.items()}
+
+    return asyncio.run(run())
+
+
 # ---------------------------------------------------------------------------- 2. tensor transport
 
 def json_tensor(x: np.ndarray) -> dict:
@@ -308,7 +362,10 @@ def table(seed: dict, transport: dict, back: dict) -> str:
         f"{r:.2f}x", "<= 2x", r <= 2)
     r = seed["server evaluate"] / seed["server healthz"]
     row("(the same, timed inside the server: mean of /metrics)", ms(seed["server evaluate"]),
-        ms(seed["server healthz"]), f"{r:.2f}x", "(split)", None)
+        ms(seed["server healthz"]), f"{r:.2f}x", "<= 2x", r <= 2)
+    r = seed["app evaluate"] / seed["app healthz"]
+    row("(the same, the app called in-process: medians)", ms(seed["app evaluate"]), ms(seed["app healthz"]),
+        f"{r:.2f}x", "(split)", None)
     for what, target in (("round trip", ">= 5x"), ("request", ""), ("response", "")):
         r = transport[f"{what} json"] / transport[f"{what} base64"]
         row(f"1M float32 {what}, base64 vs nested JSON lists", ms(transport[f"{what} base64"]),
@@ -335,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         seed = seed_case(client, *small)
         transport = transport_case(client, *big)
         back = backward_case(client, *mid)
+    seed |= in_process_case(*small)
     print(table(seed, transport, back))
     print(f"\nmedians of round-robin samples; Python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"{os.cpu_count()} cpus")
