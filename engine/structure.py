@@ -30,7 +30,7 @@ from . import expr as expressions
 from .errors import EngineError, OpError, TensorError
 from .tensor import DEFAULT_FLOAT, DTYPES, Tensor, as_array
 
-__all__ = ["Program", "Input", "OpCall", "Ref", "BackwardCall", "GradCall", "check_name", "default_dtype",
+__all__ = ["Program", "Input", "OpCall", "Ref", "BackwardCall", "GradCall", "check_name", "default_dtype", "located",
            "program_array", "pointer"]
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
