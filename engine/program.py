@@ -215,7 +215,10 @@ class Namespace:
         in a stable order. What the session's size and any picture of its graph are made of."""
         tensors: dict[int, Tensor] = {id(t): t for t in self.bindings.values()}
         nodes: dict[int, Node] = {}
-        stack: list[Node] = [t.grad_fn for t in self.bindings.values() if t.grad_fn is not None]
+        stack: list[Node] = []
+        for t in self.bindings.values():
+            if t.grad_fn is not None:
+                stack.append(t.grad_fn)
         while stack:
             node = stack.pop()
             if id(node) in nodes:
