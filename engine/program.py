@@ -232,28 +232,25 @@ class Namespace:
         return list(tensors.values()), list(nodes.values())
 
     def nbytes(self) -> int:
-        """Bytes held by bound tensors, their grads, the leaves below them and saved buffers."""
+        """Bytes held by bound tensors, their grads, the leaves below them and saved buffers; an array that
+        several of them share (a view, a saved input) counts once, by the memory that owns it."""
         tensors, nodes = self.reachable()
+        arrays: list[np.ndarray] = []
+        for t in tensors:
+            arrays.append(t.data)
+            if t.grad is not None:
+                arrays.append(t.grad)
+        for node in nodes:
+            arrays += saved_buffers(node)
         seen: set[int] = set()
         total = 0
-
-        def count(arr: Any) -> None:
-            nonlocal total
-            if isinstance(arr, np.ndarray):
-                base = arr if arr.base is None else arr.base
-                if id(base) not in seen and isinstance(base, np.ndarray):
-                    seen.add(id(base))
-                    total += base.nbytes
-                elif not isinstance(base, np.ndarray) and id(arr) not in seen:
-                    seen.add(id(arr))
-                    total += arr.nbytes
-
-        for t in tensors:
-            count(t.data)
-            count(t.grad)
-        for node in nodes:
-            for arr in saved_buffers(node):
-                count(arr)
+        for arr in arrays:
+            owner = arr.base
+            if owner is None or not isinstance(owner, np.ndarray):  # owns its memory, or borrows a buffer
+                owner = arr
+            if id(owner) not in seen:
+                seen.add(id(owner))
+                total += owner.nbytes
         return total
 
 

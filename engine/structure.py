@@ -56,10 +56,11 @@ def located(e: EngineError, where: str, **at: Any) -> EngineError:
     return e
 
 
-def check_name(name: Any, at: str) -> str:
+def check_name(name: Any, *at: str | int) -> str:
+    """`name` if it is an identifier; else an OpError pointing at the place `at` (its keys and indices)."""
     if type(name) is not str or not NAME.match(name):
         raise OpError(f"name {name!r} must be an identifier (letters, digits, underscore; not starting with a "
-                      f"digit)", pointer=at)
+                      f"digit)", pointer=pointer(*at))
     return name
 
 
@@ -117,17 +118,16 @@ class Input:
 
     @classmethod
     def make(cls, name: Any, data: Any, dtype: str | None = None, requires_grad: Any = False) -> Input:
-        at = pointer("inputs", name) if isinstance(name, str) else "/inputs"
-        check_name(name, at)
+        check_name(name, "inputs", name) if isinstance(name, str) else check_name(name, "inputs")
         if not isinstance(requires_grad, bool):
             raise TensorError(f"input '{name}': requires_grad must be true or false", name=name,
-                              pointer=f"{at}/requires_grad")
+                              pointer=pointer("inputs", name, "requires_grad"))
         if data is None:
-            raise OpError(f"input '{name}' has no data", name=name, pointer=at)
+            raise OpError(f"input '{name}' has no data", name=name, pointer=pointer("inputs", name))
         try:
             return cls(name, program_array(data, dtype), requires_grad)
         except EngineError as e:
-            raise located(e, f"in input '{name}'", name=name, pointer=at) from None
+            raise located(e, f"in input '{name}'", name=name, pointer=pointer("inputs", name)) from None
 
     @classmethod
     def from_value(cls, name: Any, value: Any) -> Input:
@@ -178,7 +178,7 @@ class OpCall:
             raise OpError(f"op {index} has an 'expr'; its arguments go inside the formula, not in 'args' or "
                           "'kwargs'", pointer=at, op_index=index, name=named)
         try:
-            check_name(name, f"{at}/name")
+            check_name(name, "ops", index, "name")
         except EngineError as e:
             raise e.at(op_index=index) from None
         if not isinstance(retain_grad, bool):
@@ -298,7 +298,7 @@ class GradCall:
                 raise OpError(f"'bind' names {len(names)} variables for {len(ins)} inputs; give one per input",
                               pointer="/bind")
             for k, n in enumerate(names):
-                check_name(n, f"/bind/{k}")
+                check_name(n, "bind", k)
         if grad_outputs is not None:
             grad_outputs = tuple(grad_outputs)
             if len(grad_outputs) != len(outs):
