@@ -6,6 +6,7 @@ import pytest
 import engine as E
 from engine.program import Namespace
 from engine.registry import ALIASES, KWARG_ALIASES
+from engine.structure import Program
 
 X = np.arange(6.0).reshape(2, 3)
 
@@ -62,17 +63,19 @@ def test_the_catalog_lists_kwarg_spellings_where_they_apply():
 
 def test_aliases_work_as_op_names_in_programs_and_in_expressions():
     ns = Namespace()
-    out = ns.run({"inputs": {"x": {"data": X.tolist(), "requires_grad": True}},
-                  "ops": [{"name": "a", "op": "clamp", "args": ["x"], "kwargs": {"min": 1.0}},
-                          {"name": "b", "op": "cat", "args": ["a", "a"], "kwargs": {"dim": 1}},
-                          {"name": "c", "expr": "b.permute(1, 0).sum(dim=0)"},
-                          {"name": "out", "op": "sum", "args": ["c"], "kwargs": {"keepdim": True, "dim": 0}}],
-                  "backward": [{"output": "out"}]})
+    out = ns.run(Program.from_dict({
+        "inputs": {"x": {"data": X.tolist(), "requires_grad": True}},
+        "ops": [{"name": "a", "op": "clamp", "args": ["x"], "kwargs": {"min": 1.0}},
+                {"name": "b", "op": "cat", "args": ["a", "a"], "kwargs": {"dim": 1}},
+                {"name": "c", "expr": "b.permute(1, 0).sum(dim=0)"},
+                {"name": "out", "op": "sum", "args": ["c"], "kwargs": {"keepdim": True, "dim": 0}}],
+        "backward": [{"output": "out"}]}))
     assert out["a"].grad_fn.name == "ClampBackward1" and out["b"].grad_fn.name == "CatBackward0"
     np.testing.assert_array_equal(out["x"].grad, np.where(X >= 1.0, 2.0, 0.0))
 
 
 def test_an_unknown_name_suggests_aliases_too():
     with pytest.raises(E.OpError, match="did you mean 'clamp'"):
-        Namespace().run({"inputs": {"x": [1.0]}, "ops": [{"name": "y", "op": "clamps", "args": ["x"]}]})
+        Namespace().run(Program.from_dict({"inputs": {"x": [1.0]},
+                                           "ops": [{"name": "y", "op": "clamps", "args": ["x"]}]}))
 

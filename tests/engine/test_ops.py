@@ -610,6 +610,7 @@ def test_binary_ops_take_a_python_number_on_either_side():
 
 def test_cumprod_gradient_with_zeros_takes_linear_memory_and_a_second_order_one_respects_limits():
     from engine.program import Limits, Namespace
+    from engine.structure import Program
 
     x = np.ones(100_000)
     x[[3, 50_000]] = 0.0
@@ -621,7 +622,7 @@ def test_cumprod_gradient_with_zeros_takes_linear_memory_and_a_second_order_one_
                "ops": [{"name": "y", "expr": "cumprod(x, axis=0).sum()"}],
                "backward": [{"output": "y", "create_graph": True}]}
     with pytest.raises(E.LimitError, match="over the limit"):
-        Namespace().run(program, Limits(max_tensor_elements=1_000_000))
+        Namespace().run(Program.from_dict(program), Limits(max_tensor_elements=1_000_000))
 
 
 @pytest.mark.parametrize("call, fragment", [
