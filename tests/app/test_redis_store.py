@@ -16,6 +16,7 @@ from app.examples import SEED_PROGRAM
 from app.main import create_app
 from app.redis_store import Observer, RedisStore
 from app.settings import Settings
+from engine.structure import Program
 
 pytestmark = pytest.mark.anyio
 
@@ -203,7 +204,7 @@ async def test_a_lease_left_by_a_dead_process_expires_and_a_stale_commit_is_fenc
         stale = store.get(sid)
         store.begin(stale)
         stale.namespace.zero_grad()
-        stale.namespace.run({"inputs": {"lost": 1.0}})
+        stale.namespace.run(Program.from_dict({"inputs": {"lost": 1.0}}))
         r.delete(f"gradserve:l:{sid}")  # as if its lease ran out
         assert (await b.post(f"/v1/sessions/{sid}/run", json={"inputs": {"kept": 2.0}})).status_code == 200
         from app.errors import Problem
