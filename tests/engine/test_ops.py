@@ -339,6 +339,69 @@ CASES.update({
                     C(lambda a: E.masked_fill(a, np.array([True, False, True]), 0.0), normal(2, 3), label="broadcast")],
 })
 
+
+# ---------------------------------------------------------------------------- linear algebra and nn families
+
+
+def well_conditioned(*shape):
+    """Square matrices far from singular (inv, solve and det gradients stay tame)."""
+    return normal(*shape) + 3.0 * np.eye(shape[-1])
+
+
+def mT(x):
+    return E.transpose(x, axes=list(range(x.ndim - 2)) + [x.ndim - 1, x.ndim - 2])
+
+
+def sym(x):
+    """Symmetric input built inside the checked function: cholesky and eigvalsh read one triangle only."""
+    return x + mT(x)
+
+
+def spd(x):
+    return x @ mT(x) + 3.0 * np.eye(x.shape[-1], dtype=x.dtype)
+
+
+def einsum_cases():
+    return [C(lambda *xs, eq=eq: E.einsum(eq, *xs), *[normal(*s) for s in shapes], label=eq) for eq, shapes in [
+        ("ij,jk->ik", [(2, 3), (3, 2)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->", [(2, 3)]),
+        ("ij->ji", [(2, 3)]), ("...ij,...jk", [(2, 1, 2, 3), (3, 3, 2)]), ("ij,ij->ij", [(1, 3), (2, 3)]),
+        ("iij,j->i", [(2, 2, 3), (3,)]), ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]), ("i,j", [(2,), (3,)]),
+        ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("i,i->", [(3,), (3,)])]] + [
+        C(lambda a, b: E.einsum(a, b, subscripts="ij,j->i"), normal(2, 3), normal(3), label="subscripts kwarg"),
+        C(lambda a: E.einsum("ij,jk->ik", a, np.ones((3, 2))), normal(2, 3), label="constant right")]
+
+
+CASES.update({
+    "einsum": einsum_cases(),
+    "tensordot": [C(f("tensordot"), normal(2, 3, 2), normal(3, 2, 2), label="axes=2"),
+                  C(f("tensordot", axes=[[0, 2], [1, 0]]), normal(2, 3, 4), normal(4, 2, 2), label="lists"),
+                  C(f("tensordot", axes=0), normal(2), normal(3), label="outer"),
+                  C(f("tensordot", axes=1), normal(2, 3), normal(3), label="axes=1")],
+    "kron": [C(f("kron"), normal(2, 3), normal(3, 2)), C(f("kron"), normal(2), normal(2, 3), label="ranks differ"),
+             C(f("kron"), normal(), normal(3), label="0-d")],
+    "inv": [C(f("inv"), well_conditioned(3, 3)), C(f("inv"), well_conditioned(2, 2, 2), label="batched")],
+    "det": [C(f("det"), normal(3, 3)), C(f("det"), normal(2, 2, 2), label="batched")],
+    "logdet": [C(lambda x: E.logdet(spd(x)), normal(3, 3)), C(f("logdet"), well_conditioned(2, 2, 2), label="batched")],
+    "solve": [C(f("solve"), well_conditioned(3, 3), normal(3, 2), label="matrix"),
+              C(f("solve"), well_conditioned(3, 3), normal(3), label="vector"),
+              C(f("solve"), well_conditioned(2, 3, 3), normal(2, 3), label="batch of vectors"),
+              C(f("solve"), well_conditioned(3, 3), normal(2, 3, 1), label="broadcast batch")],
+    "cholesky": [C(lambda x: E.cholesky(spd(x)), normal(3, 3)),
+                 C(lambda x: E.cholesky(spd(x)), normal(2, 2, 2), label="batched")],
+    "eigvalsh": [C(lambda x: E.eigvalsh(sym(x)), normal(3, 3)),
+                 C(lambda x: E.eigvalsh(sym(x)), normal(2, 2, 2), label="batched")],
+    "eigvecsh": [C(lambda x: E.eigvecsh(sym(x)) ** 2, normal(3, 3), label="squared: free of the sign choice")],
+    "trace": [C(f("trace"), normal(3, 3)), C(f("trace"), normal(2, 3), label="wide"),
+              C(f("trace", offset=1, axis1=1, axis2=2), normal(2, 3, 3), label="offset, axes")],
+    "diag": [C(f("diag"), normal(3)), C(f("diag", k=-1), normal(2), label="1-d, k=-1"),
+             C(f("diag"), normal(3, 2), label="2-d"), C(f("diag", k=1), normal(3, 3), label="2-d, k=1")],
+    "diagonal": [C(f("diagonal"), normal(3, 3)), C(f("diagonal", offset=-1, axis1=2, axis2=0), normal(3, 2, 2),
+                                                  label="offset, axes")],
+    "diagonal_backward": [C(f("diagonal_backward", shape=[3, 4], offset=1), normal(3))],
+    "tril": [C(f("tril"), normal(3, 3)), C(f("tril", k=-1), normal(2, 2, 3), label="batched, k=-1")],
+    "triu": [C(f("triu"), normal(3, 3)), C(f("triu", k=1), normal(2, 2, 3), label="batched, k=1")],
+})
+
 NON_DIFFERENTIABLE = {"gt", "ge", "lt", "le", "eq", "ne", "logical_and", "logical_or", "logical_not"}
 ZERO_GRADIENT = {"sign", "floor", "ceil", "round"}
 
@@ -442,6 +505,27 @@ SECOND_PART = {name for name, o in E.OPS.items() if o.forward.__module__ in ("en
 def test_every_op_of_the_second_part_has_gradgradcheck_cases():
     missing = {n for n in SECOND_PART if E.OPS[n].differentiable} - set(GRADGRAD)
     assert not missing, f"ops without a gradgradcheck case: {sorted(missing)}"
+
+
+# linear algebra and nn families
+GRADGRAD.update({
+    "einsum": [C(lambda a, b: E.einsum("ij,jk->ik", a, b), normal(2, 3), normal(3, 2)),
+               C(lambda a: E.einsum("iij->ij", a * a), normal(2, 2, 2), label="diagonal"),
+               C(lambda a, b: E.einsum("...i,i", a, b), normal(2, 1, 3), normal(3), label="ellipsis")],
+    "tensordot": [C(f("tensordot", axes=[[1], [0]]), normal(2, 3), normal(3, 2))],
+    "kron": [C(f("kron"), normal(2), normal(2, 2))],
+    "inv": [C(f("inv"), well_conditioned(2, 2))],
+    "det": [C(f("det"), normal(3, 3))],
+    "logdet": [C(f("logdet"), well_conditioned(2, 2))],
+    "solve": [C(f("solve"), well_conditioned(2, 2), normal(2, 2)), C(f("solve"), well_conditioned(2, 2), normal(2))],
+    "cholesky": [C(lambda x: E.cholesky(spd(x)), normal(2, 2))],
+    "eigvalsh": [C(lambda x: E.eigvalsh(sym(x)), normal(3, 3))],
+    "trace": [C(lambda x: E.trace(x * x), normal(2, 2))],
+    "diag": [C(lambda x: E.diag(x * x), normal(2)), C(lambda x: E.diag(x * x), normal(2, 2), label="2-d")],
+    "diagonal": [C(lambda x: E.diagonal(x * x, offset=1), normal(2, 3))],
+    "tril": [C(lambda x: E.tril(x * x), normal(2, 2))],
+    "triu": [C(lambda x: E.triu(x * x), normal(2, 2))],
+})
 
 
 @pytest.mark.parametrize("fn, inputs, opts", _params(GRADGRAD))

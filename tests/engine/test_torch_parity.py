@@ -378,6 +378,70 @@ PARITY.update({
 })
 
 
+# ---------------------------------------------------------------------------- linear algebra and nn families
+
+
+def well_conditioned(*shape):
+    return normal(*shape) + 3.0 * np.eye(shape[-1])
+
+
+def spd(*shape):
+    m = normal(*shape)
+    return m @ np.swapaxes(m, -1, -2) + 3.0 * np.eye(shape[-1])
+
+
+EINSUMS = [("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->j", [(2, 3)]),
+           ("ij->ji", [(2, 3)]), ("...ij,...jk", [(2, 1, 2, 3), (3, 3, 2)]), ("ij,ij->ij", [(1, 3), (2, 3)]),
+           ("i,j", [(2,), (3,)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("ij,jk,k->i", [(2, 3), (3, 4), (4,)]),
+           ("i,i,i->i", [(3,), (3,), (3,)]), ("iij,j->i", [(2, 2, 3), (3,)])]
+
+PARITY.update({
+    "einsum": [P(lambda *xs, eq=eq: E.einsum(eq, *xs), lambda *ts, eq=eq: torch.einsum(eq, *ts),
+                 *[normal(*s) for s in shapes], label=eq) for eq, shapes in EINSUMS],
+    "tensordot": [P(E.tensordot, torch.tensordot, normal(2, 3, 4), normal(3, 4, 2), label="axes=2"),
+                  P(lambda a, b: E.tensordot(a, b, axes=[[0, 2], [2, 0]]),
+                    lambda a, b: torch.tensordot(a, b, dims=([0, 2], [2, 0])), normal(2, 3, 4), normal(4, 2, 2),
+                    label="lists"),
+                  P(lambda a, b: E.tensordot(a, b, axes=0), lambda a, b: torch.tensordot(a, b, dims=0), normal(2),
+                    normal(3), label="outer")],
+    "kron": [P(E.kron, torch.kron, normal(2, 3), normal(3, 2)),
+             P(E.kron, torch.kron, normal(2), normal(2, 3), label="ranks differ")],
+    "inv": [P(E.inv, torch.linalg.inv, well_conditioned(3, 3)),
+            P(E.inv, torch.linalg.inv, well_conditioned(2, 3, 3), label="batched")],
+    "det": [P(E.det, torch.linalg.det, normal(3, 3)), P(E.det, torch.linalg.det, normal(2, 2, 2), label="batched")],
+    "logdet": [P(E.logdet, torch.logdet, spd(3, 3)), P(E.logdet, torch.logdet, spd(2, 2, 2), label="batched"),
+               P(E.logdet, torch.logdet, np.array([[[-1.0, 0.0], [0.0, 2.0]], [[1.0, 0.5], [0.5, 2.0]]]),
+                 label="negative determinant: NaN")],
+    "solve": [P(E.solve, torch.linalg.solve, well_conditioned(3, 3), normal(3, 2), label="matrix"),
+              P(E.solve, torch.linalg.solve, well_conditioned(3, 3), normal(3), label="vector"),
+              P(E.solve, torch.linalg.solve, well_conditioned(2, 3, 3), normal(2, 3), label="batch of vectors"),
+              P(E.solve, torch.linalg.solve, well_conditioned(3, 3), normal(2, 3, 2), label="broadcast batch")],
+    "cholesky": [P(E.cholesky, torch.linalg.cholesky, spd(3, 3)),
+                 P(E.cholesky, torch.linalg.cholesky, spd(2, 2, 2), label="batched")],
+    "eigvalsh": [P(E.eigvalsh, torch.linalg.eigvalsh, spd(3, 3)),
+                 P(E.eigvalsh, torch.linalg.eigvalsh, spd(2, 3, 3), label="batched")],
+    "eigvecsh": [P(lambda x: E.eigvecsh(x) ** 2, lambda t: torch.linalg.eigh(t)[1] ** 2, spd(3, 3),
+                   label="squared: free of the sign choice")],
+    "trace": [P(E.trace, torch.trace, normal(3, 4)),
+              P(lambda x: E.trace(x, offset=1, axis1=1, axis2=2), lambda t: t.diagonal(1, 1, 2).sum(-1),
+                normal(2, 3, 3), label="offset, axes")],
+    "diag": [P(E.diag, torch.diag, normal(3), label="1-d"), P(lambda x: E.diag(x, k=-1), lambda t: torch.diag(t, -1),
+                                                               normal(3), label="1-d, k=-1"),
+             P(E.diag, torch.diag, normal(3, 4), label="2-d"),
+             P(lambda x: E.diag(x, k=1), lambda t: torch.diag(t, 1), normal(3, 4), label="2-d, k=1")],
+    "diagonal": [P(E.diagonal, torch.diagonal, normal(3, 4)),
+                 P(lambda x: E.diagonal(x, offset=-1, axis1=2, axis2=0),
+                   lambda t: torch.diagonal(t, -1, 2, 0), normal(3, 2, 4), label="offset, axes")],
+    "diagonal_backward": [P(lambda g: E.diagonal_backward(g, shape=[3, 4], offset=1),
+                            lambda g: torch.diagonal_scatter(torch.zeros(3, 4, dtype=D), g, 1), normal(3),
+                            name="DiagonalBackwardBackward0", label="torch: diagonal_scatter")],
+    "tril": [P(E.tril, torch.tril, normal(3, 3)), P(lambda x: E.tril(x, k=-1), lambda t: torch.tril(t, -1),
+                                                      normal(2, 3, 4), label="batched, k=-1")],
+    "triu": [P(E.triu, torch.triu, normal(3, 3)), P(lambda x: E.triu(x, k=1), lambda t: torch.triu(t, 1),
+                                                      normal(2, 3, 4), label="batched, k=1")],
+})
+
+
 def test_every_catalog_op_has_a_parity_case():
     assert set(PARITY) == set(E.OPS), sorted(set(E.OPS) ^ set(PARITY))
 
