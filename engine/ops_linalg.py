@@ -84,8 +84,6 @@ def _explicit(subscripts: str, shapes: tuple) -> tuple[tuple[str, ...], str, dic
     if arrow:
         if out.count("...") > 1 or out.replace("...", "").count("."):
             raise ValueError(f"einsum output '{out}' has a misplaced '.'")
-        if broad and "..." not in out:
-            raise ValueError(f"einsum output '{out}' needs '...' for the broadcast dimensions of {shown}")
         out = out.replace("...", "".join(broad))
         if len(set(out)) != len(out):
             raise ValueError(f"einsum output '{out}' repeats a letter")
@@ -163,8 +161,9 @@ def _einsum_grad(F, g, ans, *operands, subscripts):
 
 @op(vjp=_einsum_grad, saves="inputs", shape=_einsum_shape, check_shape=True, method=False, grad_fn=_einsum_name)
 def einsum(*operands, subscripts: Subscripts):
-    """Einstein summation as numpy.einsum and torch.einsum: einsum("ij,jk->ik", a, b); '...' broadcasts,
-    without '->' the output is the letters seen once, sorted. Written einsum(a, b, subscripts=...) too."""
+    """Einstein summation as torch.einsum: einsum("ij,jk->ik", a, b); '...' broadcasts (and is summed when the
+    output leaves it out); without '->' the output is the letters seen once, sorted.
+    Also written einsum(a, b, subscripts=...)."""
     terms, out, _ = _explicit(subscripts, tuple(np.shape(x) for x in operands))
     return np.asarray(np.einsum(",".join(terms) + "->" + out, *operands, optimize=len(operands) > 2))
 

@@ -402,6 +402,78 @@ CASES.update({
     "triu": [C(f("triu"), normal(3, 3)), C(f("triu", k=1), normal(2, 2, 3), label="batched, k=1")],
 })
 
+
+def probs(*shape):
+    return rng.uniform(0.1, 0.9, size=shape)
+
+
+NN_LABELS = np.array([0, 2, 1])
+CLASS_WEIGHT = np.array([1.0, 2.0, 0.5, 1.5])
+WEIGHT32 = np.float32([1.0, 2.0, 3.0])  # float32 constants: the float32 tests keep their dtype
+WINDOWS = {"kernel": [2, 2], "stride": [2, 1], "padding": [1, 0, 0, 1], "dilation": [1, 2]}
+
+CASES.update({
+    "linear": [C(f("linear"), normal(4, 3), normal(2, 3), normal(2), label="bias"),
+               C(f("linear"), normal(4, 3), normal(2, 3), label="no bias"),
+               C(f("linear"), normal(2, 2, 3), normal(2, 3), normal(2), label="3-d"),
+               C(f("linear"), normal(3), normal(2, 3), label="1-d"),
+               C(lambda x, w, b: E.linear(x, w, bias=b), normal(2, 3), normal(2, 3), normal(2), label="bias by name")],
+    "conv1d": [C(f("conv1d", stride=2, padding=1), normal(2, 2, 5), normal(3, 2, 2), normal(3),
+                 label="stride, padding"),
+               C(f("conv1d", dilation=2, padding="same"), normal(1, 2, 5), normal(2, 2, 3), label="dilation, same"),
+               C(f("conv1d", groups=2), normal(2, 4), normal(2, 1, 2), label="unbatched, groups")],
+    "conv2d": [C(f("conv2d", padding=1), normal(1, 2, 3, 3), normal(2, 2, 2, 2), normal(2), label="padding"),
+               C(f("conv2d", stride=[2, 1], dilation=[1, 2]), normal(1, 1, 4, 4), normal(2, 1, 2, 2),
+                 label="stride, dilation"),
+               C(f("conv2d", groups=2, padding="same"), normal(1, 4, 3, 3), normal(2, 2, 3, 2), label="groups, same"),
+               C(f("conv2d"), normal(2, 3, 3), normal(1, 2, 2, 2), label="unbatched")],
+    "conv_unfold": [C(f("conv_unfold", **WINDOWS), normal(1, 2, 3, 4))],
+    "conv_fold": [C(f("conv_fold", shape=[1, 2, 3, 4], **WINDOWS), normal(1, 2, 2, 3, 2, 2))],
+    "max_pool2d": [C(f("max_pool2d", kernel_size=2), no_tie_values(1, 2, 4, 4), label="kernel 2"),
+                   C(f("max_pool2d", kernel_size=3, stride=2, padding=1), no_tie_values(2, 5, 5),
+                     label="unbatched, stride, padding"),
+                   C(f("max_pool2d", kernel_size=[2, 1], stride=1), no_tie_values(1, 1, 3, 2), label="overlapping")],
+    "avg_pool2d": [C(f("avg_pool2d", kernel_size=2), normal(1, 2, 4, 4), label="kernel 2"),
+                   C(f("avg_pool2d", kernel_size=3, stride=2, padding=1), normal(2, 5, 5),
+                     label="unbatched, stride, padding")],
+    "layer_norm": [C(f("layer_norm", normalized_shape=[3]), normal(2, 3), normal(3), normal(3), label="affine"),
+                   C(f("layer_norm", normalized_shape=[2, 3]), normal(2, 2, 3), label="two axes, plain")],
+    "batch_norm": [C(f("batch_norm"), normal(4, 3), normal(3), normal(3), label="(N, C), affine"),
+                   C(f("batch_norm", eps=1e-3), normal(2, 2, 2, 2), label="(N, C, H, W)")],
+    "embedding": [C(lambda w: E.embedding(np.array([[0, 2], [1, 1]]), w), normal(3, 4), label="repeated"),
+                  C(lambda w: E.embedding(np.array(1), w), normal(3, 2), label="0-d index")],
+    "dropout": [C(f("dropout", p=0.3, seed=3), normal(3, 4)), C(f("dropout", p=0.0, seed=1), normal(2), label="p=0"),
+                C(f("dropout", p=1.0, seed=1), normal(2), label="p=1")],
+    "binary_cross_entropy": [C(f("binary_cross_entropy"), probs(2, 3), probs(2, 3), label="target too"),
+                             C(lambda p: E.binary_cross_entropy(p, np.full((2, 3), 0.25, np.float32), WEIGHT32),
+                               probs(2, 3), label="weight")],
+    "binary_cross_entropy_with_logits": [
+        C(f("binary_cross_entropy_with_logits"), normal(2, 3), probs(2, 3), label="target too"),
+        C(lambda x, t: E.binary_cross_entropy_with_logits(x, t, WEIGHT32, WEIGHT32[::-1]),
+          normal(2, 3), probs(2, 3), label="weight, pos_weight")],
+    "nll_loss": [C(lambda x: E.nll_loss(x, NN_LABELS), normal(3, 4)),
+                 C(lambda x: E.nll_loss(x, NN_LABELS, CLASS_WEIGHT, ignore_index=2), normal(3, 4),
+                   label="weight, ignore_index"),
+                 C(lambda x: E.nll_loss(x, np.array([[0, 1], [2, 2]])), normal(2, 3, 2), label="(N, C, d)")],
+    "l1_loss": [C(f("l1_loss"), normal(2, 3), apart(normal(2, 3))),
+                C(f("l1_loss"), normal(2, 3), normal(3), label="bcast")],
+    "smooth_l1_loss": [C(f("smooth_l1_loss", beta=0.5), normal(2, 3), normal(2, 3)),
+                       C(f("smooth_l1_loss", beta=0.0), normal(2, 3), normal(2, 3), label="beta=0")],
+    "huber_loss": [C(f("huber_loss", delta=0.5), normal(2, 3), normal(2, 3)), C(f("huber_loss"), normal(3), normal(3))],
+    "kl_div": [C(f("kl_div"), normal(2, 3), probs(2, 3)), C(f("kl_div", log_target=True), normal(2, 3), normal(2, 3),
+                                                            label="log_target")],
+    "cosine_similarity": [C(f("cosine_similarity"), normal(2, 3), normal(2, 3)),
+                          C(f("cosine_similarity", axis=-1), normal(2, 3), normal(3), label="broadcast")],
+    "normalize": [C(f("normalize"), normal(2, 3)), C(f("normalize", p=1.0, axis=0), away(2, 3), label="p=1"),
+                  C(f("normalize", p=3.0, axis=-1), normal(2, 3), label="p=3")],
+})
+CASES["cross_entropy"] += [
+    C(lambda x: E.cross_entropy(x, NN_LABELS, CLASS_WEIGHT, ignore_index=1, label_smoothing=0.2), normal(3, 4),
+      label="weight, ignore_index, label_smoothing"),
+    C(lambda x, t: E.cross_entropy(x, t, label_smoothing=0.1), normal(3, 4), probs(3, 4), label="probabilities"),
+    C(lambda x, t: E.cross_entropy(x, t, CLASS_WEIGHT), normal(3, 4), probs(3, 4), label="probabilities, weight"),
+    C(lambda x: E.cross_entropy(x, np.array([[0, 1], [2, 2]])), normal(2, 3, 2), label="(N, C, d)")]
+
 NON_DIFFERENTIABLE = {"gt", "ge", "lt", "le", "eq", "ne", "logical_and", "logical_or", "logical_not"}
 ZERO_GRADIENT = {"sign", "floor", "ceil", "round"}
 
@@ -525,6 +597,31 @@ GRADGRAD.update({
     "diagonal": [C(lambda x: E.diagonal(x * x, offset=1), normal(2, 3))],
     "tril": [C(lambda x: E.tril(x * x), normal(2, 2))],
     "triu": [C(lambda x: E.triu(x * x), normal(2, 2))],
+    "linear": [C(lambda x, w, b: E.linear(x * x, w, b), normal(2, 3), normal(2, 3), normal(2))],
+    "conv1d": [C(lambda x, w: E.conv1d(x * x, w, padding=1, stride=2), normal(1, 2, 4), normal(2, 2, 2))],
+    "conv2d": [C(lambda x, w, b: E.conv2d(x * x, w, b, groups=2, dilation=[2, 1]), normal(1, 2, 3, 3),
+                 normal(2, 1, 2, 2), normal(2))],
+    "conv_unfold": [C(lambda x: E.conv_unfold(x * x, **WINDOWS), normal(1, 1, 3, 4))],
+    "conv_fold": [C(lambda c: E.conv_fold(c * c, shape=[1, 1, 3, 4], **WINDOWS), normal(1, 1, 2, 3, 2, 2))],
+    "max_pool2d": [C(lambda x: E.max_pool2d(x * x, kernel_size=2), no_tie_values(1, 1, 2, 4) + 3.0)],
+    "avg_pool2d": [C(lambda x: E.avg_pool2d(x * x, kernel_size=2, padding=1), normal(1, 1, 2, 2))],
+    "layer_norm": [C(f("layer_norm", normalized_shape=[3]), normal(2, 3), normal(3), normal(3))],
+    "batch_norm": [C(f("batch_norm"), normal(3, 2), normal(2), normal(2))],
+    "embedding": [C(lambda w: E.embedding(np.array([0, 0, 1]), w * w), normal(2, 2))],
+    "dropout": [C(lambda x: E.dropout(x * x, p=0.5, seed=0), normal(4))],
+    "binary_cross_entropy": [C(f("binary_cross_entropy"), probs(2, 2), probs(2, 2))],
+    "binary_cross_entropy_with_logits": [C(f("binary_cross_entropy_with_logits"), normal(2, 2), probs(2, 2))],
+    "nll_loss": [C(lambda x: E.nll_loss(x * x, NN_LABELS, CLASS_WEIGHT), normal(3, 4))],
+    "l1_loss": [C(lambda a, b: E.l1_loss(a * a, b), normal(3), 5.0 + normal(3))],
+    "smooth_l1_loss": [C(f("smooth_l1_loss", beta=0.5), normal(2, 3), normal(2, 3))],
+    "huber_loss": [C(f("huber_loss", delta=0.5), normal(2, 3), normal(2, 3))],
+    "kl_div": [C(f("kl_div"), normal(2, 2), probs(2, 2))],
+    "cosine_similarity": [C(f("cosine_similarity"), normal(2, 3), normal(2, 3))],
+    "normalize": [C(f("normalize", p=3.0), normal(2, 3)), C(f("normalize"), normal(2, 3), label="p=2")],
+    "cross_entropy": GRADGRAD["cross_entropy"] + [
+        C(lambda x: E.cross_entropy(x, NN_LABELS, CLASS_WEIGHT, label_smoothing=0.2), normal(3, 4),
+          label="weight, label_smoothing"),
+        C(lambda x, t: E.cross_entropy(x, t, label_smoothing=0.1), normal(2, 3), probs(2, 3), label="probabilities")],
 })
 
 

@@ -98,3 +98,106 @@ def test_integer_matrices_give_float32_like_torch():
     assert E.inv(m).dtype == np.float32 and E.det(m).dtype == np.float32
     assert E.einsum("ij->", m).dtype == np.int64
     assert E.tril(m).dtype == np.int64 and E.trace(m).dtype == np.int64
+
+
+# ---------------------------------------------------------------------------- nn: call forms
+
+
+def test_optional_tensors_may_be_left_out_or_given_by_name():
+    x, w, b = T(4, 3), T(2, 3), T(2)
+    expected = x.data @ w.data.T + b.data
+    for out in (E.linear(x, w, b), E.linear(x, w, bias=b), x.linear(w, b)):
+        np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+    np.testing.assert_allclose(E.linear(x, w).data, x.data @ w.data.T, rtol=1e-6)
+    with pytest.raises(OpError, match=r"'linear' takes 2 to 3 arguments \(x, weight, bias=null\), got 1"):
+        E.linear(x)
+    entry = E.OPS["conv2d"].describe()
+    assert entry["args"] == ["x", "weight", "bias=null"] and entry["arity"] == 3
+
+
+def test_nn_ops_in_expressions_and_programs():
+    ns = Namespace()
+    out = ns.run({"inputs": {"x": {"data": np.ones((1, 1, 4, 4)).tolist(), "requires_grad": True},
+                             "w": {"data": np.ones((2, 1, 3, 3)).tolist(), "requires_grad": True}},
+                  "ops": [{"name": "c", "expr": "conv2d(x, w, padding=1, stride=2)"},
+                          {"name": "p", "op": "max_pool2d", "args": ["c"], "kwargs": {"kernel_size": 2}},
+                          {"name": "y", "expr": "linear(flatten(p), reshape(w, shape=[2, 9])[:, 0:2])"},
+                          {"name": "loss", "expr": 'cross_entropy(y, 1, label_smoothing=0.1)'}],
+                  "backward": [{"output": "loss"}]})
+    assert out["c"].shape == (1, 2, 2, 2) and out["p"].shape == (1, 2, 1, 1) and out["y"].shape == (2,)
+    assert out["loss"].grad_fn.name == "AddBackward0"
+    assert ns.variable("x").grad.shape == (1, 1, 4, 4) and ns.variable("w").grad.shape == (2, 1, 3, 3)
+    with pytest.raises(OpError, match=r"'layer_norm' takes 1 to 3 arguments"):
+        ns.run({"ops": [{"name": "z", "expr": "layer_norm(normalized_shape=[4])"}]})
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: E.linear(T(4, 3), T(2, 4)), ShapeError, ["(4, 3)", "(2, 4)"]),
+    (lambda: E.linear(T(4, 3), T(2, 3), T(3)), ShapeError, ["bias", "(2,)", "(3,)"]),
+    (lambda: E.conv2d(T(1, 3, 5, 5), T(2, 2, 3, 3)), ShapeError, ["3 input channels", "(2, 2, 3, 3)"]),
+    (lambda: E.conv2d(T(1, 1, 2, 2), T(2, 1, 3, 3)), ShapeError, ["smaller than the kernel"]),
+    (lambda: E.conv2d(T(5, 5), T(2, 1, 3, 3)), ShapeError, ["(5, 5)", "(2, 1, 3, 3)"]),
+    (lambda: E.conv1d(T(1, 1, 5), T(1, 1, 2), stride=0), OpError, ["stride"]),
+    (lambda: E.conv1d(T(1, 1, 5), T(1, 1, 2), stride=2, padding="same"), OpError, ["'same' needs stride 1"]),
+    (lambda: E.conv2d(T(1, 1, 5, 5), T(1, 1, 2, 2), stride=[1, 1, 1]), OpError, ["stride", "2 value(s)"]),
+    (lambda: E.conv2d(T(1, 1, 5, 5), T(1, 1, 2, 2), padding="full"), OpError, ["padding", "'same'"]),
+    (lambda: E.max_pool2d(T(1, 1, 4, 4), kernel_size=2, padding=2), OpError, ["half of the kernel size"]),
+    (lambda: E.avg_pool2d(T(4, 4), kernel_size=2), ShapeError, ["(4, 4)"]),
+    (lambda: E.layer_norm(T(2, 3), normalized_shape=[2]), ShapeError, ["[2]", "(2, 3)"]),
+    (lambda: E.layer_norm(T(2, 3), T(2), normalized_shape=[3]), ShapeError, ["weight", "(2,)"]),
+    (lambda: E.batch_norm(T(1, 3)), ShapeError, ["more than 1 value per channel"]),
+    (lambda: E.batch_norm(T(4, 3), T(4)), ShapeError, ["weight", "(4,)"]),
+    (lambda: E.embedding(E.Tensor([0, 3]), T(3, 2)), ShapeError, ["index 3", "3 embeddings"]),
+    (lambda: E.dropout(T(3), p=1.5, seed=0), OpError, ["between 0 and 1"]),
+    (lambda: E.dropout(T(3), p=0.5), OpError, ["seed"]),
+    (lambda: E.binary_cross_entropy(E.Tensor([0.5, 1.5]), E.Tensor([0.0, 1.0])), OpError, ["between 0 and 1"]),
+    (lambda: E.binary_cross_entropy(E.Tensor([0.5, 0.5]), E.Tensor([1.0])), ShapeError, ["(2,)", "(1,)"]),
+    (lambda: E.nll_loss(T(3, 4), E.Tensor([0, 4, 1])), ShapeError, ["label 4", "4 classes"]),
+    (lambda: E.cross_entropy(T(3, 4), E.Tensor([0, 1])), ShapeError, ["(3, 4)", "(2,)"]),
+    (lambda: E.cross_entropy(T(3, 4), E.Tensor([0, 1, 2]), T(3)), ShapeError, ["class weight", "(4,)"]),
+    (lambda: E.cross_entropy(T(3, 4), E.Tensor([0, 1, 2]), label_smoothing=1.5), OpError, ["label_smoothing"]),
+    (lambda: E.cross_entropy(T(3, 4), E.Tensor([0.5, 1.0, 2.0])), E.DTypeError, ["integers"]),
+    (lambda: E.huber_loss(T(3), T(3), delta=0.0), OpError, ["delta"]),
+    (lambda: E.cosine_similarity(T(2, 3), T(2, 4)), ShapeError, ["(2, 3)", "(2, 4)"]),
+    (lambda: E.normalize(T(2, 3), axis=2), ShapeError, ["axis 2"]),
+])
+def test_nn_errors_say_what_is_wrong(call, error, words):
+    with pytest.raises(error) as e:
+        call()
+    for w in words:
+        assert w in str(e.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: E.conv2d(E.Tensor(np.ones((1, 1, 10, 10))), E.Tensor(np.ones((100, 1, 1, 1))), padding=20),
+    lambda: E.conv1d(E.Tensor(np.ones((1, 1, 10))), E.Tensor(np.ones((2, 1, 1))), padding=5000),
+    lambda: E.embedding(E.Tensor(np.zeros(1000, dtype=np.int64)), E.Tensor(np.ones((2, 1000)))),
+    lambda: E.linear(E.Tensor(np.ones((100, 2))), E.Tensor(np.ones((100, 2)))),
+])
+def test_growing_nn_ops_are_refused_from_their_shapes(call):
+    with E.limit_elements(5_000), pytest.raises(LimitError, match="over the limit of 5000"):
+        call()
+
+
+def test_dropout_is_a_function_of_seed_and_shape():
+    x = E.Tensor(np.ones((4, 50)), requires_grad=True)
+    a, b, c = E.dropout(x, p=0.5, seed=1), E.dropout(x, p=0.5, seed=1), E.dropout(x, p=0.5, seed=2)
+    np.testing.assert_array_equal(a.data, b.data)
+    assert not np.array_equal(a.data, c.data)
+    assert set(np.unique(a.data)) == {0.0, 2.0} and 60 < np.count_nonzero(a.data) < 140
+    a.sum().backward()
+    np.testing.assert_array_equal(x.grad, a.data)  # the gradient is the same scaled mask
+    np.testing.assert_array_equal(E.dropout(x, p=0.0, seed=3).data, x.data)
+    assert not E.dropout(x, p=1.0, seed=3).data.any()
+
+
+def test_nn_results_keep_float32():
+    x = E.Tensor(rng.standard_normal((1, 2, 4, 4)), dtype="float32", requires_grad=True)
+    w = E.Tensor(np.ones((3, 2, 2, 2)), dtype="float32")
+    for out in (E.conv2d(x, w), E.max_pool2d(x, kernel_size=2), E.avg_pool2d(x, kernel_size=2),
+                E.batch_norm(x), E.layer_norm(x, normalized_shape=[4]), E.dropout(x, seed=0, p=0.5),
+                E.cross_entropy(E.flatten(x)[:4], 1), E.normalize(x)):
+        assert out.dtype == np.float32
+        out.sum().backward()
+        assert x.grad.dtype == np.float32
+    assert E.embedding(E.Tensor([1, 0]), E.Tensor([[1, 2], [3, 4]])).dtype == np.int64
