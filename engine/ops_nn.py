@@ -1,8 +1,8 @@
 """nn ops: linear, convolutions and pooling, normalization, embedding, dropout, losses and similarities.
 
-Declared like every op (see `ops.py`). Convolution and pooling run on im2col windows (strided views,
-no copies until the product); their vjps are written with two private ops, `conv_unfold` (the windows)
-and `conv_fold` (its adjoint, windows summed back), so that every gradient is differentiable again.
+Declared like every op (see `ops.py`). Convolutions and average pooling run through three mutually
+adjoint private ops (a batched convolution and its two gradients), so every gradient is differentiable
+again; fused numpy forwards and vjps elsewhere (normalization, losses).
 Losses reduce by the mean, as PyTorch's defaults do.
 """
 
@@ -59,7 +59,12 @@ def _per_dim(name, value, n, what):
     return tuple(value)
 
 
-# ---------------------------------------------------------------------------- windows (im2col)
+# ---------------------------------------------------------------------------- convolution kernels
+# A convolution is a sum over kernel offsets of one matrix product each: the memory taken is that of the
+# input and output, never an im2col copy kernel-size times larger. Three ops are mutually adjoint, so each
+# one's vjp is written with the other two and every order of derivative is available: the convolution,
+# its gradient with respect to the input (conv_input_grad, a transposed convolution) and with respect to
+# the weight (conv_weight_grad).
 
 
 def _out_sizes(name, spatial, kernel, stride, pads, dilation):
@@ -73,57 +78,161 @@ def _out_sizes(name, spatial, kernel, stride, pads, dilation):
     return tuple(out)
 
 
-def _windows(xp, kernel, stride, dilation, out):
-    """(B, C, *O, *K) strided view of the padded input xp (B, C, *S): no copy."""
-    b, c = xp.shape[:2]
-    st = xp.strides
-    strides = st[:2] + tuple(s * k for s, k in zip(st[2:], stride)) + tuple(s * d for s, d in zip(st[2:], dilation))
-    return np.lib.stride_tricks.as_strided(xp, (b, c) + tuple(out) + tuple(kernel), strides, writeable=False)
-
-
 def _pairs(padding):
     return tuple(zip(padding[0::2], padding[1::2]))
 
 
-def _unfold_shape(x, kernel, stride, padding, dilation, **_):
-    out = _out_sizes("conv", x[2:], kernel, stride, _pairs(padding), dilation)
-    return tuple(x[:2]) + out + tuple(kernel)
+def _taps(kernel, stride, dilation, out):
+    """Each kernel offset, with the slices of the padded input that it reads for every output position."""
+    for offsets in np.ndindex(*kernel):
+        yield offsets, (slice(None), slice(None)) + tuple(
+            slice(o * d, o * d + st * (m - 1) + 1, st) for o, d, st, m in zip(offsets, dilation, stride, out))
 
 
-@op(vjp=(lambda F, g, ans, x, kernel, stride, padding, dilation:
-         F.conv_fold(g, shape=x.shape, kernel=kernel, stride=stride, padding=padding, dilation=dilation),),
-    shape=_unfold_shape, method=False, public=False, grad_fn="Im2ColBackward0")
-def conv_unfold(x, *, kernel: Ints, stride: Ints, padding: Ints, dilation: Ints):
-    """The sliding windows of x (B, C, *S) as (B, C, *O, *K), zero padding (lo, hi) per spatial axis."""
-    x = np.asarray(x)
-    pads = _pairs(padding)
+def _groups(channels_in, channels_out, groups):
+    """The input and output channel slices of each group."""
+    ci, co = channels_in // groups, channels_out // groups
+    return [(slice(k * ci, (k + 1) * ci), slice(k * co, (k + 1) * co)) for k in range(groups)]
+
+
+def _padded(x, pads, value=0.0):
+    return np.pad(x, ((0, 0), (0, 0)) + pads, constant_values=value) if any(p for pr in pads for p in pr) else x
+
+
+# Below this many elements the windows are copied into one im2col matrix (one large, fast product); above
+# it, one product per kernel offset keeps the memory to that of the input and output.
+_IM2COL_MAX = 1 << 22
+
+
+def _windows(xp, kernel, stride, dilation, out):
+    """(B, C, *O, *K) strided view of the padded input xp (B, C, *S): no copy."""
+    st = xp.strides
+    strides = st[:2] + tuple(s * k for s, k in zip(st[2:], stride)) + tuple(s * d for s, d in zip(st[2:], dilation))
+    return np.lib.stride_tricks.as_strided(xp, xp.shape[:2] + tuple(out) + tuple(kernel), strides, writeable=False)
+
+
+def _im2col_matrix(xp, kernel, stride, dilation, out):
+    """The windows copied in their natural order (B, C, O, K), O and K flattened: a cache-friendly copy."""
+    cols = np.ascontiguousarray(_windows(xp, kernel, stride, dilation, out))
+    return cols.reshape(cols.shape[:2] + (math.prod(out), math.prod(kernel)))
+
+
+def _im2col(x_shape, out, kernel):
+    return x_shape[0] * x_shape[1] * math.prod(out) * math.prod(kernel) <= _IM2COL_MAX
+
+
+def _conv(x, w, padding, stride, dilation, groups):
+    """Batched convolution of x (B, C, *S) with w (P, C / groups, *K), padding as flat (lo, hi) pairs."""
+    pads, kernel, n = _pairs(padding), w.shape[2:], w.ndim - 2
     out = _out_sizes("conv", x.shape[2:], kernel, stride, pads, dilation)
-    xp = np.pad(x, ((0, 0), (0, 0)) + pads) if any(padding) else x
-    return _windows(xp, kernel, stride, dilation, out)
+    xp = _padded(x, pads)
+    y = np.zeros((w.shape[0], x.shape[0]) + out, np.result_type(x, w))  # (P, B, *O): tensordot's own layout
+    if _im2col(x.shape, out, kernel):  # tensordot copies the windows into its im2col matrix
+        cols = _windows(xp, kernel, stride, dilation, out)
+        inner = [1] + list(range(2 + n, 2 + 2 * n))
+        for cin, cout in _groups(x.shape[1], w.shape[0], groups):
+            y[cout] = np.tensordot(w[cout], cols[:, cin], axes=(list(range(1, 2 + n)), inner))
+    else:
+        for offsets, where in _taps(kernel, stride, dilation, out):
+            xs = xp[where]
+            for cin, cout in _groups(x.shape[1], w.shape[0], groups):
+                y[cout] += np.tensordot(w[(cout, slice(None)) + offsets], xs[:, cin], axes=([1], [1]))
+    return np.ascontiguousarray(np.moveaxis(y, 0, 1))
 
 
-def _fold_shape(cols, shape, kernel, stride, padding, dilation):
-    windows = _unfold_shape(tuple(shape), kernel, stride, padding, dilation)
-    if tuple(cols) != windows:
-        raise ValueError(f"windows of shape {tuple(cols)} do not fold into shape {tuple(shape)} (expected {windows})")
+def _conv_input_grad(g, w, shape, padding, stride, dilation, groups):
+    pads, kernel, n = _pairs(padding), w.shape[2:], w.ndim - 2
+    padded = np.zeros((shape[0],) + tuple(s + lo + hi for s, (lo, hi) in zip(shape[2:], pads)) + (shape[1],),
+                      np.result_type(g, w))  # channels last: tensordot's own layout
+    if _im2col(shape, g.shape[2:], kernel):
+        # (B, P, *O) x (P, C, *K) -> (B, *O, C, *K) in one product, then summed back offset by offset
+        cols = np.empty((shape[0],) + g.shape[2:] + (shape[1],) + tuple(kernel), padded.dtype)
+        for cin, cout in _groups(shape[1], w.shape[0], groups):
+            cols[(Ellipsis, cin) + (slice(None),) * n] = np.tensordot(g[:, cout], w[cout], axes=([1], [0]))
+        for offsets, where in _taps(kernel, stride, dilation, g.shape[2:]):
+            padded[(where[0],) + where[2:]] += cols[(Ellipsis,) + offsets]
+    else:
+        for offsets, where in _taps(kernel, stride, dilation, g.shape[2:]):
+            target = padded[(where[0],) + where[2:]]
+            for cin, cout in _groups(shape[1], w.shape[0], groups):
+                # (B, P, *O) x (P, C) -> (B, *O, C)
+                target[..., cin] += np.tensordot(g[:, cout], w[(cout, slice(None)) + offsets], axes=([1], [0]))
+    crop = (slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(shape[2:], pads))
+    return np.ascontiguousarray(np.moveaxis(padded[crop], -1, 1))
+
+
+def _conv_weight_grad(g, x, kernel, padding, stride, dilation, groups):
+    pads, n = _pairs(padding), len(kernel)
+    xp = _padded(x, pads)
+    out = np.zeros((g.shape[1], x.shape[1] // groups) + tuple(kernel), np.result_type(g, x))
+    summed = [0] + list(range(2, 2 + n))  # batch and positions
+    if _im2col(x.shape, g.shape[2:], kernel):
+        cols = _im2col_matrix(xp, kernel, stride, dilation, g.shape[2:])
+        for cin, cout in _groups(x.shape[1], g.shape[1], groups):
+            gp = g[:, cout].reshape(g.shape[:1] + (-1, cols.shape[2]))
+            out[cout] = np.einsum("bpo,bcok->pck", gp, cols[:, cin], optimize=True).reshape(out[cout].shape)
+        return out
+    for offsets, where in _taps(kernel, stride, dilation, g.shape[2:]):
+        xs = xp[where]
+        for cin, cout in _groups(x.shape[1], g.shape[1], groups):
+            out[(cout, slice(None)) + offsets] = np.tensordot(g[:, cout], xs[:, cin], axes=(summed, summed))
+    return out
+
+
+_SPATIAL = "xyz"
+
+
+def _geometry_kwargs(kwargs):
+    return {k: kwargs[k] for k in ("padding", "stride", "dilation", "groups")}
+
+
+def _input_grad_shape(g, w, *, shape, padding, stride, dilation, groups):
+    expected = (shape[0], w[0]) + _out_sizes("conv", tuple(shape[2:]), tuple(w[2:]), stride, _pairs(padding),
+                                             dilation)
+    if tuple(g) != expected or shape[1] != w[1] * groups:
+        raise ValueError(f"a gradient of shape {tuple(g)} and weight {tuple(w)} do not fit an input of shape "
+                         f"{tuple(shape)}")
     return tuple(shape)
 
 
-@op(vjp=(lambda F, g, ans, cols, shape, kernel, stride, padding, dilation:
-         F.conv_unfold(g, kernel=kernel, stride=stride, padding=padding, dilation=dilation),),
-    shape=_fold_shape, check_shape=True, method=False, public=False, grad_fn="Col2ImBackward0")
-def conv_fold(cols, *, shape: Shape, kernel: Ints, stride: Ints, padding: Ints, dilation: Ints):
-    """Sum windows (B, C, *O, *K) back into an input of shape (B, C, *S): conv_unfold's adjoint."""
-    cols = np.asarray(cols)
-    pads = _pairs(padding)
-    n = len(kernel)
-    out_sizes = cols.shape[2:2 + n]
-    padded = np.zeros(tuple(shape[:2]) + tuple(s + lo + hi for s, (lo, hi) in zip(shape[2:], pads)), cols.dtype)
-    for offsets in np.ndindex(*kernel):
-        where = tuple(slice(o * d, o * d + st * (m - 1) + 1, st)
-                      for o, d, st, m in zip(offsets, dilation, stride, out_sizes))
-        padded[(slice(None), slice(None)) + where] += cols[(Ellipsis,) + offsets]
-    return padded[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(shape[2:], pads))]
+@op(vjp=(lambda F, g, ans, go, w, **kw: F.conv_batched(g, w, **_geometry_kwargs(kw)),
+         lambda F, g, ans, go, w, shape, **kw: F.conv_weight_grad(go, g, kernel=w.shape[2:], **_geometry_kwargs(kw))),
+    saves="inputs", shape=_input_grad_shape, check_shape=True, method=False, public=False,
+    grad_fn="ConvolutionBackwardBackward0")
+def conv_input_grad(g, weight, *, shape: Shape, padding: Ints, stride: Ints, dilation: Ints, groups: Int = 1):
+    """The gradient of a convolution with respect to its input of shape (B, C, *S): a transposed convolution."""
+    return _conv_input_grad(np.asarray(g), np.asarray(weight), shape, padding, stride, dilation, groups)
+
+
+def _weight_grad_shape(g, x, *, kernel, padding, stride, dilation, groups):
+    expected = _out_sizes("conv", tuple(x[2:]), tuple(kernel), stride, _pairs(padding), dilation)
+    if tuple(g[2:]) != expected or g[0] != x[0] or g[1] % groups or x[1] % groups:
+        raise ValueError(f"a gradient of shape {tuple(g)} does not fit an input of shape {tuple(x)}")
+    return (g[1], x[1] // groups) + tuple(kernel)
+
+
+@op(vjp=(lambda F, g, ans, go, x, **kw: F.conv_batched(x, g, **_geometry_kwargs(kw)),
+         lambda F, g, ans, go, x, **kw: F.conv_input_grad(go, g, shape=x.shape, **_geometry_kwargs(kw))),
+    saves="inputs", shape=_weight_grad_shape, check_shape=True, method=False, public=False,
+    grad_fn="ConvolutionBackwardBackward0")
+def conv_weight_grad(g, x, *, kernel: Ints, padding: Ints, stride: Ints, dilation: Ints, groups: Int = 1):
+    """The gradient of a convolution with respect to its weight, for an input x (B, C, *S)."""
+    return _conv_weight_grad(np.asarray(g), np.asarray(x), kernel, padding, stride, dilation, groups)
+
+
+def _batched_shape(x, w, *, padding, stride, dilation, groups=1):
+    if len(x) != len(w) or len(x) < 3 or x[1] != w[1] * groups or w[0] % groups:
+        raise ValueError(f"input of shape {tuple(x)} and weight {tuple(w)} do not convolve with groups={groups}")
+    return (x[0], w[0]) + _out_sizes("conv", tuple(x[2:]), tuple(w[2:]), stride, _pairs(padding), dilation)
+
+
+@op(vjp=(lambda F, g, ans, x, w, **kw: F.conv_input_grad(g, w, shape=x.shape, **kw),
+         lambda F, g, ans, x, w, **kw: F.conv_weight_grad(g, x, kernel=w.shape[2:], **kw)),
+    saves="inputs", shape=_batched_shape, check_shape=True, method=False, public=False,
+    grad_fn="ConvolutionBackward0")
+def conv_batched(x, weight, *, padding: Ints, stride: Ints, dilation: Ints, groups: Int = 1):
+    """A batched convolution with explicit geometry (padding as (lo, hi) pairs): the adjoint of the two above."""
+    return _conv(np.asarray(x), np.asarray(weight), padding, stride, dilation, groups)
 
 
 # ---------------------------------------------------------------------------- linear and convolutions
@@ -163,7 +272,7 @@ def linear(x, weight, bias=None):
 
 
 def _conv_geometry(name, n, x, w, stride, padding, dilation, groups):
-    """Checked sizes of an n-d convolution: (batched, stride, dilation, pads as (lo, hi) per axis, out sizes)."""
+    """Checked sizes of an n-d convolution: whether x is batched, and the private ops' geometry kwargs."""
     if len(x) not in (n + 1, n + 2) or len(w) != n + 2:
         raise ShapeError(f"'{name}' takes x (N, C, {'L' if n == 1 else 'H, W'}) or unbatched, and weight "
                          f"(out, C / groups, {'kL' if n == 1 else 'kH, kW'}); got shapes {tuple(x)} and {tuple(w)}")
@@ -181,84 +290,48 @@ def _conv_geometry(name, n, x, w, stride, padding, dilation, groups):
     elif padding == "same":
         if any(s != 1 for s in stride):
             raise OpError(f"'{name}' padding='same' needs stride 1")
+        # torch puts the odd one of an uneven total on the high side
         pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
     else:
         pads = tuple((p, p) for p in _per_dim(name, padding, n, "padding"))
-    spatial = tuple(x[-n:])
-    out = _out_sizes(name, spatial, kernel, stride, pads, dilation)
-    return batched, stride, dilation, pads, out
+    out = _out_sizes(name, tuple(x[-n:]), kernel, stride, pads, dilation)
+    geo = {"padding": [p for pair in pads for p in pair], "stride": list(stride), "dilation": list(dilation),
+           "groups": groups}
+    return batched, geo, out
 
 
 def _conv_shape(n, name):
     def rule(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
-        batched, *_, out = _conv_geometry(name, n, tuple(x), tuple(w), stride, padding, dilation, groups)
+        batched, _, out = _conv_geometry(name, n, tuple(x), tuple(w), stride, padding, dilation, groups)
         return ((x[0],) if batched else ()) + (w[0],) + out
     return rule
 
 
-_SPATIAL = "xyz"
-_KERNEL = "hwd"
-
-
-def _conv_subscripts(n):
-    o, k = _SPATIAL[:n], _KERNEL[:n]
-    return o, k
-
-
 def _conv_forward(name, n, x, w, b, stride, padding, dilation, groups):
     x, w = np.asarray(x), np.asarray(w)
-    batched, stride, dilation, pads, out = _conv_geometry(name, n, x.shape, w.shape, stride, padding, dilation, groups)
+    batched, geo, _ = _conv_geometry(name, n, x.shape, w.shape, stride, padding, dilation, groups)
     _check_bias(name, b, w.shape[0])
-    if not batched:
-        x = x[None]
-    xp = np.pad(x, ((0, 0), (0, 0)) + pads) if any(p for pair in pads for p in pair) else x
-    cols = _windows(xp, w.shape[2:], stride, dilation, out)
-    o, k = _conv_subscripts(n)
-    if groups == 1:
-        y = np.moveaxis(np.tensordot(cols, w, axes=([1] + list(range(2 + n, 2 + 2 * n)), list(range(1, 2 + n)))),
-                        -1, 1)
-    else:
-        gc = cols.reshape((cols.shape[0], groups, -1) + cols.shape[2:])
-        gw = w.reshape((groups, -1) + w.shape[1:])
-        y = np.einsum(f"bgc{o}{k},gpc{k}->bgp{o}", gc, gw, optimize=True).reshape((x.shape[0], -1) + out)
+    y = conv_batched.forward(x if batched else x[None], w, **geo)
     if b is not None:
         y = y + np.reshape(b, (-1,) + (1,) * n)
-    y = np.ascontiguousarray(y)
     return y if batched else y[0]
-
-
-def _conv_parts(n, x, w, stride, padding, dilation, groups):
-    batched, stride, dilation, pads, out = _conv_geometry("conv", n, tuple(x.shape), tuple(w.shape), stride,
-                                                          padding, dilation, groups)
-    flat_pads = [p for pair in pads for p in pair]
-    return batched, dict(kernel=list(w.shape[2:]), stride=list(stride), padding=flat_pads, dilation=list(dilation))
 
 
 def _conv_grad_x(n):
     def rule(F, g, ans, x, w, b, stride=1, padding=0, dilation=1, groups=1):
-        batched, geo = _conv_parts(n, x, w, stride, padding, dilation, groups)
-        xb = x.shape if batched else (1,) + tuple(x.shape)
-        gb = g if batched else F.unsqueeze(g, axis=0)
-        o, k = _conv_subscripts(n)
-        gg = F.reshape(gb, shape=[gb.shape[0], groups, -1] + list(gb.shape[2:]))
-        gw = F.reshape(w, shape=[groups, -1] + list(w.shape[1:]))
-        cols = F.einsum(gg, gw, subscripts=f"bgp{o},gpc{k}->bgc{o}{k}")
-        cols = F.reshape(cols, shape=[xb[0], xb[1]] + list(cols.shape[3:]))
-        gx = F.conv_fold(cols, shape=list(xb), **geo)
-        return gx if batched else F.squeeze(gx, axis=0)
+        batched, geo, _ = _conv_geometry("conv", n, x.shape, w.shape, stride, padding, dilation, groups)
+        if batched:
+            return F.conv_input_grad(g, w, shape=x.shape, **geo)
+        return F.squeeze(F.conv_input_grad(F.unsqueeze(g, axis=0), w, shape=(1,) + x.shape, **geo), axis=0)
     return rule
 
 
 def _conv_grad_w(n):
     def rule(F, g, ans, x, w, b, stride=1, padding=0, dilation=1, groups=1):
-        batched, geo = _conv_parts(n, x, w, stride, padding, dilation, groups)
-        xb = x if batched else F.unsqueeze(x, axis=0)
-        gb = g if batched else F.unsqueeze(g, axis=0)
-        o, k = _conv_subscripts(n)
-        cols = F.conv_unfold(xb, **geo)
-        gc = F.reshape(cols, shape=[cols.shape[0], groups, -1] + list(cols.shape[2:]))
-        gg = F.reshape(gb, shape=[gb.shape[0], groups, -1] + list(gb.shape[2:]))
-        return F.reshape(F.einsum(gg, gc, subscripts=f"bgp{o},bgc{o}{k}->gpc{k}"), shape=w.shape)
+        batched, geo, _ = _conv_geometry("conv", n, x.shape, w.shape, stride, padding, dilation, groups)
+        if not batched:
+            g, x = F.unsqueeze(g, axis=0), F.unsqueeze(x, axis=0)
+        return F.conv_weight_grad(g, x, kernel=w.shape[2:], **geo)
     return rule
 
 
@@ -303,69 +376,65 @@ def _pool_geometry(name, x, kernel_size, stride, padding):
         raise OpError(f"'{name}' needs kernel_size and stride of at least 1")
     if any(p > k // 2 for p, k in zip(pad, kernel)):
         raise OpError(f"'{name}' padding {list(pad)} should be at most half of the kernel size {list(kernel)}")
-    out = _out_sizes(name, tuple(x[-2:]), kernel, stride, tuple((p, p) for p in pad), (1, 1))
-    return len(x) == 4, kernel, stride, pad, out
+    pads = tuple((p, p) for p in pad)
+    out = _out_sizes(name, tuple(x[-2:]), kernel, stride, pads, (1, 1))
+    return len(x) == 4, kernel, stride, pads, out
 
 
 def _pool_shape(name):
     def rule(x, *, kernel_size, stride=None, padding=0):
-        batched, *_, out = _pool_geometry(name, tuple(x), kernel_size, stride, padding)
-        return tuple(x[:-2]) + out
+        return tuple(x[:-2]) + _pool_geometry(name, tuple(x), kernel_size, stride, padding)[4]
     return rule
 
 
-def _max_pool_positions(x, kernel_size, stride, padding):
-    """Flat index in x of each window's maximum (the first one at ties, NaN winning, as torch)."""
+def _max_pool(x, kernel_size, stride, padding):
+    """Each window's maximum and its flat index in x (the first one at ties, NaN winning, as torch's)."""
     x = np.asarray(x)
-    batched, kernel, stride, pad, out = _pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding)
+    batched, kernel, stride, pads, out = _pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding)
     xb = x if batched else x[None]
-    flat = np.arange(xb.size).reshape(xb.shape)
-    pads = ((0, 0), (0, 0)) + tuple((p, p) for p in pad)
-    xp = np.pad(xb, pads, constant_values=-np.inf) if any(pad) else xb
-    fp = np.pad(flat, pads, constant_values=-1) if any(pad) else flat
-    win = _windows(xp, kernel, stride, (1, 1), out).reshape(xb.shape[:2] + out + (-1,))
-    idx = _windows(fp, kernel, stride, (1, 1), out).reshape(xb.shape[:2] + out + (-1,))
-    nan = np.isnan(win)
-    best = np.where(nan.any(-1), nan.argmax(-1), win.argmax(-1))
-    pos = np.take_along_axis(idx, best[..., None], axis=-1)[..., 0]
-    values = np.take_along_axis(win, best[..., None], axis=-1)[..., 0]
-    return (pos if batched else pos[0]), (values if batched else values[0])
+    xp = _padded(xb, pads, -np.inf)
+    fp = _padded(np.arange(xb.size).reshape(xb.shape), pads, -1)
+    best = pos = None
+    for _, where in _taps(kernel, stride, (1, 1), out):
+        v, p = xp[where], fp[where]
+        if best is None:
+            best, pos = v.copy(), p.copy()
+            continue
+        better = (v > best) | (np.isnan(v) & ~np.isnan(best)) | ((pos < 0) & (p >= 0))
+        best[better], pos[better] = v[better], p[better]
+    return (best, pos) if batched else (best[0], pos[0])
 
 
 @op(vjp=(lambda F, g, ans, x, kernel_size, stride=None, padding=0:
-         F.take_backward(g, _max_pool_positions(getattr(x, "data", x), kernel_size, stride, padding)[0],
-                         shape=x.shape),),
+         F.take_backward(g, _max_pool(getattr(x, "data", x), kernel_size, stride, padding)[1], shape=x.shape),),
     saves="inputs", shape=_pool_shape("max_pool2d"), check_shape=True, grad_fn="MaxPool2DWithIndicesBackward0")
 def max_pool2d(x, *, kernel_size: Size, stride: OptSize = None, padding: Size = 0):
     """Maximum over kernel_size windows (stride defaults to kernel_size; padding counts as -inf), as torch's;
     the gradient goes to each window's maximum."""
-    return _max_pool_positions(x, kernel_size, stride, padding)[1]
+    return _max_pool(x, kernel_size, stride, padding)[0]
 
 
-def _avg_geo(x, kernel_size, stride, padding):
-    batched, kernel, stride, pad, out = _pool_geometry("avg_pool2d", tuple(x.shape), kernel_size, stride, padding)
-    return batched, kernel, dict(kernel=list(kernel), stride=list(stride), padding=[p for p in pad for _ in (0, 1)],
-                                 dilation=[1, 1])
+def _avg_pool_parts(shape, dtype, kernel_size, stride, padding):
+    """avg_pool2d as a convolution of every channel alone (a batch of B * C images) with a uniform kernel."""
+    batched, kernel, stride, pads, out = _pool_geometry("avg_pool2d", tuple(shape), kernel_size, stride, padding)
+    images = (math.prod(shape[:-2]), 1) + tuple(shape[-2:])
+    uniform = np.full((1, 1) + kernel, 1.0 / math.prod(kernel), dtype)
+    geo = {"padding": [p for pair in pads for p in pair], "stride": list(stride), "dilation": [1, 1], "groups": 1}
+    return images, uniform, geo, tuple(shape[:-2]) + out
 
 
 def _avg_pool_grad(F, g, ans, x, kernel_size, stride=None, padding=0):
-    batched, kernel, geo = _avg_geo(x, kernel_size, stride, padding)
-    gb = g if batched else F.unsqueeze(g, axis=0)
-    shape = list(gb.shape) + list(kernel)
-    cols = F.broadcast_to(F.reshape(gb, shape=list(gb.shape) + [1, 1]), shape=shape) * (1.0 / math.prod(kernel))
-    gx = F.conv_fold(cols, shape=list(x.shape) if batched else [1] + list(x.shape), **geo)
-    return gx if batched else F.squeeze(gx, axis=0)
+    images, uniform, geo, out = _avg_pool_parts(x.shape, g.dtype, kernel_size, stride, padding)
+    gi = F.reshape(g, shape=images[:2] + out[-2:])
+    return F.reshape(F.conv_input_grad(gi, uniform, shape=images, **geo), shape=x.shape)
 
 
 @op(vjp=(_avg_pool_grad,), shape=_pool_shape("avg_pool2d"), check_shape=True, grad_fn="AvgPool2DBackward0")
 def avg_pool2d(x, *, kernel_size: Size, stride: OptSize = None, padding: Size = 0):
     """Mean over kernel_size windows (stride defaults to kernel_size; zero padding counts in the mean), as torch's."""
-    x = np.asarray(x)
-    batched, kernel, geo = _avg_geo(x, kernel_size, stride, padding)
-    xb = x if batched else x[None]
-    cols = conv_unfold.forward(xb, **geo)
-    out = np.mean(cols, axis=(-2, -1)).astype(cols.dtype, copy=False)
-    return out if batched else out[0]
+    x = _float(np.asarray(x))
+    images, uniform, geo, out = _avg_pool_parts(x.shape, x.dtype, kernel_size, stride, padding)
+    return conv_batched.forward(x.reshape(images), uniform, **geo).reshape(out)
 
 
 # ---------------------------------------------------------------------------- normalization

@@ -410,7 +410,8 @@ def probs(*shape):
 NN_LABELS = np.array([0, 2, 1])
 CLASS_WEIGHT = np.array([1.0, 2.0, 0.5, 1.5])
 WEIGHT32 = np.float32([1.0, 2.0, 3.0])  # float32 constants: the float32 tests keep their dtype
-WINDOWS = {"kernel": [2, 2], "stride": [2, 1], "padding": [1, 0, 0, 1], "dilation": [1, 2]}
+GEOMETRY = {"padding": [1, 0, 0, 1], "stride": [2, 1], "dilation": [1, 2], "groups": 1}  # (1, 2, 3, 4) -> 2 x 3
+GROUPED = {**GEOMETRY, "groups": 2}
 
 CASES.update({
     "linear": [C(f("linear"), normal(4, 3), normal(2, 3), normal(2), label="bias"),
@@ -427,8 +428,14 @@ CASES.update({
                  label="stride, dilation"),
                C(f("conv2d", groups=2, padding="same"), normal(1, 4, 3, 3), normal(2, 2, 3, 2), label="groups, same"),
                C(f("conv2d"), normal(2, 3, 3), normal(1, 2, 2, 2), label="unbatched")],
-    "conv_unfold": [C(f("conv_unfold", **WINDOWS), normal(1, 2, 3, 4))],
-    "conv_fold": [C(f("conv_fold", shape=[1, 2, 3, 4], **WINDOWS), normal(1, 2, 2, 3, 2, 2))],
+    "conv_batched": [C(f("conv_batched", **GEOMETRY), normal(1, 2, 3, 4), normal(2, 2, 2, 2)),
+                     C(f("conv_batched", **GROUPED), normal(1, 2, 3, 4), normal(2, 1, 2, 2), label="groups")],
+    "conv_input_grad": [C(f("conv_input_grad", shape=[1, 2, 3, 4], **GEOMETRY), normal(1, 2, 2, 3), normal(2, 2, 2, 2)),
+                        C(f("conv_input_grad", shape=[1, 2, 3, 4], **GROUPED), normal(1, 2, 2, 3), normal(2, 1, 2, 2),
+                          label="groups")],
+    "conv_weight_grad": [C(f("conv_weight_grad", kernel=[2, 2], **GEOMETRY), normal(1, 2, 2, 3), normal(1, 2, 3, 4)),
+                         C(f("conv_weight_grad", kernel=[2, 2], **GROUPED), normal(1, 2, 2, 3), normal(1, 2, 3, 4),
+                           label="groups")],
     "max_pool2d": [C(f("max_pool2d", kernel_size=2), no_tie_values(1, 2, 4, 4), label="kernel 2"),
                    C(f("max_pool2d", kernel_size=3, stride=2, padding=1), no_tie_values(2, 5, 5),
                      label="unbatched, stride, padding"),
@@ -601,8 +608,9 @@ GRADGRAD.update({
     "conv1d": [C(lambda x, w: E.conv1d(x * x, w, padding=1, stride=2), normal(1, 2, 4), normal(2, 2, 2))],
     "conv2d": [C(lambda x, w, b: E.conv2d(x * x, w, b, groups=2, dilation=[2, 1]), normal(1, 2, 3, 3),
                  normal(2, 1, 2, 2), normal(2))],
-    "conv_unfold": [C(lambda x: E.conv_unfold(x * x, **WINDOWS), normal(1, 1, 3, 4))],
-    "conv_fold": [C(lambda c: E.conv_fold(c * c, shape=[1, 1, 3, 4], **WINDOWS), normal(1, 1, 2, 3, 2, 2))],
+    "conv_batched": [C(f("conv_batched", **GROUPED), normal(1, 2, 3, 4), normal(2, 1, 2, 2))],
+    "conv_input_grad": [C(f("conv_input_grad", shape=[1, 2, 3, 4], **GROUPED), normal(1, 2, 2, 3), normal(2, 1, 2, 2))],
+    "conv_weight_grad": [C(f("conv_weight_grad", kernel=[2, 2], **GROUPED), normal(1, 2, 2, 3), normal(1, 2, 3, 4))],
     "max_pool2d": [C(lambda x: E.max_pool2d(x * x, kernel_size=2), no_tie_values(1, 1, 2, 4) + 3.0)],
     "avg_pool2d": [C(lambda x: E.avg_pool2d(x * x, kernel_size=2, padding=1), normal(1, 1, 2, 2))],
     "layer_norm": [C(f("layer_norm", normalized_shape=[3]), normal(2, 3), normal(3), normal(3))],

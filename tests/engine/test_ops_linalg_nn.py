@@ -201,3 +201,32 @@ def test_nn_results_keep_float32():
         out.sum().backward()
         assert x.grad.dtype == np.float32
     assert E.embedding(E.Tensor([1, 0]), E.Tensor([[1, 2], [3, 4]])).dtype == np.int64
+
+
+@pytest.mark.parametrize("kwargs", [{"padding": 1}, {"stride": [2, 1], "dilation": [1, 2], "groups": 2},
+                                    {"padding": "same", "groups": 4}])
+def test_convolution_by_kernel_offsets_agrees_with_im2col(monkeypatch, kwargs):
+    """Large convolutions run one product per kernel offset instead of one im2col product: same numbers."""
+    import engine.ops_nn as nn
+
+    x, w, b = rng.standard_normal((2, 4, 6, 5)), rng.standard_normal((4, 4 // kwargs.get("groups", 1), 3, 2)), \
+        rng.standard_normal(4)
+
+    def run():
+        xs, ws, bs = (E.Tensor(a, requires_grad=True) for a in (x, w, b))
+        out = E.conv2d(xs, ws, bs, **kwargs)
+        out.backward(np.cos(out.data))
+        return out.data, xs.grad, ws.grad, bs.grad
+
+    fast = run()
+    monkeypatch.setattr(nn, "_IM2COL_MAX", 0)
+    for a, b_ in zip(fast, run()):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+
+
+def test_convolution_by_kernel_offsets_has_second_derivatives(monkeypatch):
+    import engine.ops_nn as nn
+
+    monkeypatch.setattr(nn, "_IM2COL_MAX", 0)
+    x, w = rng.standard_normal((1, 2, 3, 3)), rng.standard_normal((2, 1, 2, 2))
+    assert E.gradgradcheck(lambda a, b: E.conv2d(a, b, groups=2, padding=[1, 0], stride=2), [x, w])

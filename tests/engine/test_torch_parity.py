@@ -471,20 +471,9 @@ WEIGHT_T = torch.tensor(CLASS_WEIGHT)
 NN_LABELS = ints(0, 2, 1)
 
 
-def _unfolded(t, k=(2, 2), pad=(1, 0), stride=(2, 1), dilation=(1, 2)):
-    b, c = t.shape[:2]
-    cols = TF.unfold(t, k, dilation=dilation, padding=pad, stride=stride)
-    oh = (t.shape[2] + 2 * pad[0] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
-    return cols.reshape(b, c, k[0], k[1], oh, -1).permute(0, 1, 4, 5, 2, 3)
+GEOMETRY = {"padding": [1, 1, 0, 0], "stride": [2, 1], "dilation": [1, 2], "groups": 1}  # (1, 2, 3, 4) -> 2 x 2
+TORCH_GEOMETRY = {"padding": (1, 0), "stride": (2, 1), "dilation": (1, 2)}
 
-
-def _folded(t, size=(3, 4), k=(2, 2), pad=(1, 0), stride=(2, 1), dilation=(1, 2)):
-    b, c, oh, ow = t.shape[:4]
-    cols = t.permute(0, 1, 4, 5, 2, 3).reshape(b, c * k[0] * k[1], oh * ow)
-    return TF.fold(cols, size, k, dilation=dilation, padding=pad, stride=stride)
-
-
-WINDOWS = {"kernel": [2, 2], "stride": [2, 1], "padding": [1, 1, 0, 0], "dilation": [1, 2]}
 
 PARITY.update({
     "linear": [P(E.linear, TF.linear, normal(4, 3), normal(2, 3), normal(2), label="bias"),
@@ -510,10 +499,14 @@ PARITY.update({
                  lambda x, w: quiet(TF.conv2d)(x, w, groups=2, padding="same"), normal(1, 4, 4, 3), normal(4, 2, 3, 2),
                  label="groups, same"),
                P(E.conv2d, TF.conv2d, normal(2, 3, 3), normal(1, 2, 2, 2), label="unbatched")],
-    "conv_unfold": [P(lambda x: E.conv_unfold(x, **WINDOWS), _unfolded, normal(2, 2, 3, 5), name="Im2ColBackward0",
-                      label="torch: unfold, then permuted")],
-    "conv_fold": [P(lambda c: E.conv_fold(c, shape=[1, 2, 3, 4], **WINDOWS), _folded, normal(1, 2, 2, 2, 2, 2),
-                    name="Col2ImBackward0", label="torch: permuted, then fold")],
+    "conv_batched": [P(lambda x, w: E.conv_batched(x, w, **GEOMETRY), lambda x, w: TF.conv2d(x, w, **TORCH_GEOMETRY),
+                       normal(1, 2, 3, 4), normal(2, 2, 2, 2))],
+    "conv_input_grad": [P(lambda g, w: E.conv_input_grad(g, w, shape=[1, 2, 3, 4], **GEOMETRY),
+                          lambda g, w: torch.nn.grad.conv2d_input((1, 2, 3, 4), w, g, **TORCH_GEOMETRY),
+                          normal(1, 2, 2, 2), normal(2, 2, 2, 2))],
+    "conv_weight_grad": [P(lambda g, x: E.conv_weight_grad(g, x, kernel=[2, 2], **GEOMETRY),
+                           lambda g, x: torch.nn.grad.conv2d_weight(x, (2, 2, 2, 2), g, **TORCH_GEOMETRY),
+                           normal(1, 2, 2, 2), normal(1, 2, 3, 4))],
     "max_pool2d": [P(lambda x: E.max_pool2d(x, kernel_size=2), lambda t: TF.max_pool2d(t, 2), distinct(2, 2, 4, 4)),
                    P(lambda x: E.max_pool2d(x, kernel_size=3, stride=2, padding=1),
                      lambda t: TF.max_pool2d(t, 3, 2, 1), distinct(2, 5, 5), label="unbatched, stride, padding"),
