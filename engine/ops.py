@@ -954,13 +954,13 @@ def _cross_entropy_name(kwargs, inputs):
     return "NllLoss2DBackward0" if inputs is not None and inputs[0].ndim >= 3 else "NllLossBackward0"
 
 
-def _cross_entropy_grad(F, g, ans, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+def _cross_entropy_grad(F, g, ans, logits, target, weight, ignore_index, label_smoothing):
     c = nll_coefficients("cross_entropy", logits, target, weight, ignore_index, label_smoothing)
     ax = _class_axis(logits.shape)
     return (F.softmax(logits, axis=ax) * F.sum(c, axis=ax, keepdims=True) - c) * g
 
 
-def _cross_entropy_target_grad(F, g, ans, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+def _cross_entropy_target_grad(F, g, ans, logits, target, weight, ignore_index, label_smoothing):
     if not _is_probabilities(logits, target):
         return None
     w, n = _class_weights("cross_entropy", logits.shape, weight, logits.dtype)

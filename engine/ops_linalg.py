@@ -124,34 +124,36 @@ def _einsum_name(kwargs, inputs):
 
 
 def _einsum_grads(F, g, operands, terms, out):
-    """Each operand's gradient: an einsum of g with the other operands, then broadcast over letters that
-    only this operand sums and spread onto the diagonals of letters it repeats."""
-    grads = []
-    for k, (term, x) in enumerate(zip(terms, operands)):
-        others = [(t, y) for j, (t, y) in enumerate(zip(terms, operands)) if j != k]
-        seen = set(out).union(*[t for t, _ in others])
-        uniq = "".join(dict.fromkeys(term))
-        keep = "".join(c for c in uniq if c in seen)
-        h = F.einsum(g, *[y for _, y in others], subscripts=",".join([out] + [t for t, _ in others]) + "->" + keep)
-        own = dict(zip(term, np.shape(x)))
-        full = [max(h.shape[keep.index(c)], own[c]) if c in keep else own[c] for c in uniq]
-        if keep != uniq or list(h.shape) != [n for n, c in zip(full, uniq) if c in keep]:
-            h = F.broadcast_to(F.reshape(h, shape=[h.shape[keep.index(c)] if c in keep else 1 for c in uniq]),
-                               shape=full)
-        if uniq != term:  # "ii": the gradient lives on the diagonal, placed there by an identity
-            spare = iter(c for c in string.ascii_letters if c not in set(term) | seen)
-            fresh, eyes, eye_terms = "", [], []
-            for i, c in enumerate(term):
-                if c in term[:i]:
-                    d = next(spare)
-                    fresh += d
-                    eyes.append(np.eye(own[c], dtype=h.dtype))
-                    eye_terms.append(c + d)
-                else:
-                    fresh += c
-            h = F.einsum(h, *eyes, subscripts=",".join([uniq] + eye_terms) + "->" + fresh)
-        grads.append(h)
-    return tuple(grads)
+    return tuple(_operand_grad(F, g, operands, terms, out, k) for k in range(len(operands)))
+
+
+def _operand_grad(F, g, operands, terms, out, k):
+    """Operand k's gradient: an einsum of g with the other operands, then broadcast over letters that only
+    this operand sums and spread onto the diagonals of letters it repeats."""
+    term, x = terms[k], operands[k]
+    others = [(t, y) for j, (t, y) in enumerate(zip(terms, operands)) if j != k]
+    seen = set(out).union(*[t for t, _ in others])
+    uniq = "".join(dict.fromkeys(term))
+    keep = "".join(c for c in uniq if c in seen)
+    h = F.einsum(g, *[y for _, y in others], subscripts=",".join([out] + [t for t, _ in others]) + "->" + keep)
+    own = dict(zip(term, np.shape(x)))
+    full = [max(h.shape[keep.index(c)], own[c]) if c in keep else own[c] for c in uniq]
+    if keep != uniq or list(h.shape) != [n for n, c in zip(full, uniq) if c in keep]:
+        h = F.broadcast_to(F.reshape(h, shape=[h.shape[keep.index(c)] if c in keep else 1 for c in uniq]),
+                           shape=full)
+    if uniq != term:  # "ii": the gradient lives on the diagonal, placed there by an identity
+        spare = iter(c for c in string.ascii_letters if c not in set(term) | seen)
+        fresh, eyes, eye_terms = "", [], []
+        for i, c in enumerate(term):
+            if c in term[:i]:
+                d = next(spare)
+                fresh += d
+                eyes.append(np.eye(own[c], dtype=h.dtype))
+                eye_terms.append(c + d)
+            else:
+                fresh += c
+        h = F.einsum(h, *eyes, subscripts=",".join([uniq] + eye_terms) + "->" + fresh)
+    return h
 
 
 def _einsum_grad(F, g, ans, *operands, subscripts):
@@ -213,12 +215,15 @@ def _tensordot_shape(a, b, axes=2):
     return tuple(sizes[c] for c in out)
 
 
-def _tensordot_grad(F, g, ans, a, b, axes=2):
-    ta, tb, out = _tensordot_terms(np.shape(a), np.shape(b), axes)
-    return _einsum_grads(F, g, (a, b), (ta, tb), out)
+def _tensordot_grad(k):
+    def rule(F, g, ans, a, b, axes):
+        ta, tb, out = _tensordot_terms(np.shape(a), np.shape(b), axes)
+        return _operand_grad(F, g, (a, b), (ta, tb), out, k)
+    return rule
 
 
-@op(vjp=_tensordot_grad, saves="inputs", shape=_tensordot_shape, check_shape=True, grad_fn="ViewBackward0")
+@op(vjp=(_tensordot_grad(0), _tensordot_grad(1)), saves="inputs", shape=_tensordot_shape, check_shape=True,
+    grad_fn="ViewBackward0")
 def tensordot(a, b, *, axes: TensordotAxes = 2):
     """Sum products over axes: the last `axes` of a with the first of b, or two lists of axes paired in order."""
     return np.tensordot(a, b, axes=axes)
@@ -230,19 +235,21 @@ def _kron_shape(a, b, **_):
     return tuple(x * y for x, y in zip(a, b))
 
 
-def _kron_grads(F, g, a, b):
-    n = max(a.ndim, b.ndim)
-    sa, sb = (1,) * (n - a.ndim) + tuple(a.shape), (1,) * (n - b.ndim) + tuple(b.shape)
-    # kron is an outer product whose axes are interleaved: g, read as (a0, b0, a1, b1, ...), contracts back
-    blocks = F.reshape(g, shape=[s for pair in zip(sa, sb) for s in pair])
-    ia, ib = string.ascii_letters[:n], string.ascii_letters[n:2 * n]
-    gt = "".join(x + y for x, y in zip(ia, ib))
-    ga = F.einsum(blocks, F.reshape(b, shape=sb), subscripts=f"{gt},{ib}->{ia}")
-    gb = F.einsum(blocks, F.reshape(a, shape=sa), subscripts=f"{gt},{ia}->{ib}")
-    return F.reshape(ga, shape=a.shape), F.reshape(gb, shape=b.shape)
+def _kron_grad(k):
+    def rule(F, g, ans, a, b):
+        n = max(a.ndim, b.ndim)
+        sa, sb = (1,) * (n - a.ndim) + tuple(a.shape), (1,) * (n - b.ndim) + tuple(b.shape)
+        # kron is an outer product with interleaved axes: g, read as (a0, b0, a1, b1, ...), contracts back
+        blocks = F.reshape(g, shape=[s for pair in zip(sa, sb) for s in pair])
+        ia, ib = string.ascii_letters[:n], string.ascii_letters[n:2 * n]
+        gt = "".join(x + y for x, y in zip(ia, ib))
+        if k == 0:
+            return F.reshape(F.einsum(blocks, F.reshape(b, shape=sb), subscripts=f"{gt},{ib}->{ia}"), shape=a.shape)
+        return F.reshape(F.einsum(blocks, F.reshape(a, shape=sa), subscripts=f"{gt},{ia}->{ib}"), shape=b.shape)
+    return rule
 
 
-@op(vjp=(lambda F, g, ans, a, b: _kron_grads(F, g, a, b)[0], lambda F, g, ans, a, b: _kron_grads(F, g, a, b)[1]),
+@op(vjp=(_kron_grad(0), _kron_grad(1)),
     saves="inputs", shape=_kron_shape, check_shape=True, grad_fn="UnsafeViewBackward0")
 def kron(a, b):
     """Kronecker product: every element of a times the whole of b, blocks laid out as a's elements."""
@@ -425,7 +432,7 @@ def _diagonal_shape(a, offset=0, axis1=0, axis2=1):
     return tuple(s for i, s in enumerate(a) if i not in (a1, a2)) + (n,)
 
 
-@op(vjp=(lambda F, g, ans, a, offset=0, axis1=0, axis2=1:
+@op(vjp=(lambda F, g, ans, a, offset, axis1, axis2:
          F.diagonal_backward(g, shape=a.shape, offset=offset, axis1=axis1, axis2=axis2),),
     shape=_diagonal_shape, grad_fn="DiagonalBackward0")
 def diagonal(a, *, offset: Int = 0, axis1: Int = 0, axis2: Int = 1):
@@ -434,7 +441,7 @@ def diagonal(a, *, offset: Int = 0, axis1: Int = 0, axis2: Int = 1):
     return np.diagonal(a, offset, axis1, axis2).copy()
 
 
-@op(vjp=(lambda F, g, ans, gout, shape, offset=0, axis1=0, axis2=1:
+@op(vjp=(lambda F, g, ans, gout, shape, offset, axis1, axis2:
          F.diagonal(g, offset=offset, axis1=axis1, axis2=axis2),),
     method=False, public=False, grad_fn="DiagonalBackwardBackward0")
 def diagonal_backward(g, *, shape: Shape, offset: Int = 0, axis1: Int = 0, axis2: Int = 1):
@@ -454,7 +461,7 @@ def _trace_name(kwargs, inputs):
     return "TraceBackward0" if plain else "SumBackward1"  # torch: trace, or diagonal(...).sum(-1)
 
 
-def _trace_grad(F, g, ans, a, offset=0, axis1=0, axis2=1):
+def _trace_grad(F, g, ans, a, offset, axis1, axis2):
     n = _diagonal_axes(a.shape, offset, axis1, axis2)[2]
     diag = F.broadcast_to(F.unsqueeze(g, axis=-1), shape=tuple(np.shape(g)) + (n,))
     return F.diagonal_backward(diag, shape=a.shape, offset=offset, axis1=axis1, axis2=axis2)
@@ -475,7 +482,7 @@ def _diag_shape(a, k=0):
     raise ValueError(f"'diag' takes a 1-D or 2-D tensor, got shape {tuple(a)}")
 
 
-def _diag_grad(F, g, ans, a, k=0):
+def _diag_grad(F, g, ans, a, k):
     if a.ndim == 1:
         return F.diagonal(g, offset=k)
     return F.diagonal_backward(g, shape=a.shape, offset=k)
@@ -498,13 +505,13 @@ def _triangle_shape(name):
     return rule
 
 
-@op(vjp=(lambda F, g, ans, a, k=0: F.tril(g, k=k),), shape=_triangle_shape("tril"), check_shape=True)
+@op(vjp=(lambda F, g, ans, a, k: F.tril(g, k=k),), shape=_triangle_shape("tril"), check_shape=True)
 def tril(a, *, k: Int = 0):
     """The lower triangle of the last two axes (on and below diagonal k); zeros elsewhere."""
     return np.tril(a, k)
 
 
-@op(vjp=(lambda F, g, ans, a, k=0: F.triu(g, k=k),), shape=_triangle_shape("triu"), check_shape=True)
+@op(vjp=(lambda F, g, ans, a, k: F.triu(g, k=k),), shape=_triangle_shape("triu"), check_shape=True)
 def triu(a, *, k: Int = 0):
     """The upper triangle of the last two axes (on and above diagonal k); zeros elsewhere."""
     return np.triu(a, k)

@@ -318,7 +318,7 @@ def _conv_forward(name, n, x, w, b, stride, padding, dilation, groups):
 
 
 def _conv_grad_x(n):
-    def rule(F, g, ans, x, w, b, stride=1, padding=0, dilation=1, groups=1):
+    def rule(F, g, ans, x, w, b, stride, padding, dilation, groups):
         batched, geo, _ = _conv_geometry("conv", n, x.shape, w.shape, stride, padding, dilation, groups)
         if batched:
             return F.conv_input_grad(g, w, shape=x.shape, **geo)
@@ -327,7 +327,7 @@ def _conv_grad_x(n):
 
 
 def _conv_grad_w(n):
-    def rule(F, g, ans, x, w, b, stride=1, padding=0, dilation=1, groups=1):
+    def rule(F, g, ans, x, w, b, stride, padding, dilation, groups):
         batched, geo, _ = _conv_geometry("conv", n, x.shape, w.shape, stride, padding, dilation, groups)
         if not batched:
             g, x = F.unsqueeze(g, axis=0), F.unsqueeze(x, axis=0)
@@ -405,7 +405,7 @@ def _max_pool(x, kernel_size, stride, padding):
     return (best, pos) if batched else (best[0], pos[0])
 
 
-@op(vjp=(lambda F, g, ans, x, kernel_size, stride=None, padding=0:
+@op(vjp=(lambda F, g, ans, x, kernel_size, stride, padding:
          F.take_backward(g, _max_pool(getattr(x, "data", x), kernel_size, stride, padding)[1], shape=x.shape),),
     saves="inputs", shape=_pool_shape("max_pool2d"), check_shape=True, grad_fn="MaxPool2DWithIndicesBackward0")
 def max_pool2d(x, *, kernel_size: Size, stride: OptSize = None, padding: Size = 0):
@@ -423,7 +423,7 @@ def _avg_pool_parts(shape, dtype, kernel_size, stride, padding):
     return images, uniform, geo, tuple(shape[:-2]) + out
 
 
-def _avg_pool_grad(F, g, ans, x, kernel_size, stride=None, padding=0):
+def _avg_pool_grad(F, g, ans, x, kernel_size, stride, padding):
     images, uniform, geo, out = _avg_pool_parts(x.shape, g.dtype, kernel_size, stride, padding)
     gi = F.reshape(g, shape=images[:2] + out[-2:])
     return F.reshape(F.conv_input_grad(gi, uniform, shape=images, **geo), shape=x.shape)
@@ -465,13 +465,13 @@ def _ln_shape(x, weight=None, bias=None, *, normalized_shape, eps=1e-5):
     return tuple(x)
 
 
-def _ln_grad_x(F, g, ans, x, weight, bias, normalized_shape, eps=1e-5):
+def _ln_grad_x(F, g, ans, x, weight, bias, normalized_shape, eps):
     axes = _ln_axes(x.shape, normalized_shape)
     xhat, rstd = _standardize(F, x, axes, eps)
     return _standardize_grad(F, g if weight is None else g * weight, xhat, rstd, axes)
 
 
-def _ln_grad_w(F, g, ans, x, weight, bias, normalized_shape, eps=1e-5):
+def _ln_grad_w(F, g, ans, x, weight, bias, normalized_shape, eps):
     return g * _standardize(F, x, _ln_axes(x.shape, normalized_shape), eps)[0]
 
 
@@ -507,13 +507,13 @@ def _channel(F, t, ndim):
     return F.reshape(t, shape=[-1] + [1] * (ndim - 2))
 
 
-def _bn_grad_x(F, g, ans, x, weight, bias, eps=1e-5):
+def _bn_grad_x(F, g, ans, x, weight, bias, eps):
     axes = _bn_axes(x.shape)
     xhat, rstd = _standardize(F, x, axes, eps)
     return _standardize_grad(F, g if weight is None else g * _channel(F, weight, x.ndim), xhat, rstd, axes)
 
 
-def _bn_grad_w(F, g, ans, x, weight, bias, eps=1e-5):
+def _bn_grad_w(F, g, ans, x, weight, bias, eps):
     axes = _bn_axes(x.shape)
     return F.sum(g * _standardize(F, x, axes, eps)[0], axis=axes)
 
@@ -581,7 +581,7 @@ def _check_p(p):
         raise OpError(f"'dropout' probability p must be between 0 and 1, got {p}")
 
 
-@op(vjp=(lambda F, g, ans, x, p=0.5, seed=0: g * _dropout_scale(x.shape, g.dtype, p, seed),),
+@op(vjp=(lambda F, g, ans, x, seed, p: g * _dropout_scale(x.shape, g.dtype, p, seed),),
     grad_fn="MulBackward0")
 def dropout(x, *, seed: Int, p: Number = 0.5):
     """Zero each element with probability p and scale the rest by 1 / (1 - p), as torch's in training mode;
@@ -663,7 +663,7 @@ def _nll_name(kwargs, inputs):
     return "NllLoss2DBackward0" if inputs is not None and inputs[0].ndim >= 3 else "NllLossBackward0"
 
 
-@op(vjp=(lambda F, g, ans, logp, target, weight, ignore_index=-100:
+@op(vjp=(lambda F, g, ans, logp, target, weight, ignore_index:
          -nll_coefficients("nll_loss", logp, target, weight, ignore_index) * g, None, None),
     saves="inputs", grad_fn=_nll_name)
 def nll_loss(input, target, weight=None, *, ignore_index: Int = -100):
@@ -691,13 +691,13 @@ def l1_loss(input, target):
     return np.mean(np.abs(np.subtract(input, target)))
 
 
-def _smooth_grad(F, g, ans, a, b, beta=1.0):
+def _smooth_grad(F, g, ans, a, b, beta):
     d = a - b
     inner = d * (1.0 / beta) if beta > 0 else 0.0 * d
     return F.where(F.lt(F.abs(d), beta), inner, F.sign(d)) * (g / _n_broadcast(a, b))
 
 
-@op(vjp=(_smooth_grad, lambda F, g, ans, a, b, beta=1.0: -_smooth_grad(F, g, ans, a, b, beta)), saves="inputs",
+@op(vjp=(_smooth_grad, lambda F, g, ans, a, b, beta: -_smooth_grad(F, g, ans, a, b, beta)), saves="inputs",
     shape=broadcast, grad_fn=lambda kwargs, inputs: "MeanBackward0" if kwargs.get("beta", 1.0) == 0
     else "SmoothL1LossBackward0")
 def smooth_l1_loss(input, target, *, beta: Number = 1.0):
@@ -708,12 +708,12 @@ def smooth_l1_loss(input, target, *, beta: Number = 1.0):
     return np.mean(np.where(d < beta, 0.5 * d * d / (beta or 1.0), d - 0.5 * beta))
 
 
-def _huber_grad(F, g, ans, a, b, delta=1.0):
+def _huber_grad(F, g, ans, a, b, delta):
     d = a - b
     return F.where(F.lt(F.abs(d), delta), d, F.sign(d) * delta) * (g / _n_broadcast(a, b))
 
 
-@op(vjp=(_huber_grad, lambda F, g, ans, a, b, delta=1.0: -_huber_grad(F, g, ans, a, b, delta)), saves="inputs",
+@op(vjp=(_huber_grad, lambda F, g, ans, a, b, delta: -_huber_grad(F, g, ans, a, b, delta)), saves="inputs",
     shape=broadcast, grad_fn="HuberLossBackward0")
 def huber_loss(input, target, *, delta: Number = 1.0):
     """Mean of 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target), broadcasting."""
@@ -723,11 +723,11 @@ def huber_loss(input, target, *, delta: Number = 1.0):
     return np.mean(np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)))
 
 
-def _kl_grad_input(F, g, ans, x, t, log_target=False):
+def _kl_grad_input(F, g, ans, x, t, log_target):
     return -(F.exp(t) if log_target else t) * (g / _n_broadcast(x, t))
 
 
-def _kl_grad_target(F, g, ans, x, t, log_target=False):
+def _kl_grad_target(F, g, ans, x, t, log_target):
     if log_target:
         return F.exp(t) * (t + 1.0 - x) * (g / _n_broadcast(x, t))
     return (F.log(t) + 1.0 - x) * (g / _n_broadcast(x, t))
@@ -767,8 +767,8 @@ def _cos_shape(a, b, axis=1, eps=1e-8):
     return tuple(s for i, s in enumerate(out) if i != axis % len(out))
 
 
-@op(vjp=(lambda F, g, ans, a, b, axis=1, eps=1e-8: _cos_grad(F, g, ans, a, b, axis, eps),
-         lambda F, g, ans, a, b, axis=1, eps=1e-8: _cos_grad(F, g, ans, b, a, axis, eps)),
+@op(vjp=(lambda F, g, ans, a, b, axis, eps: _cos_grad(F, g, ans, a, b, axis, eps),
+         lambda F, g, ans, a, b, axis, eps: _cos_grad(F, g, ans, b, a, axis, eps)),
     saves="inputs output", shape=_cos_shape, check_shape=True, grad_fn="SumBackward1")
 def cosine_similarity(a, b, *, axis: Int = 1, eps: Number = 1e-8):
     """Cosine of the angle between a and b along axis (broadcasting), each norm clamped below at eps, as torch's."""
@@ -784,7 +784,7 @@ def _pnorm(F, a, p, axis):
     return F.sum(F.abs(a) ** p, axis=axis, keepdims=True) ** (1.0 / p)
 
 
-def _normalize_grad(F, g, ans, a, p=2.0, axis=1, eps=1e-12):
+def _normalize_grad(F, g, ans, a, p, axis, eps):
     n = _pnorm(F, a, p, axis)
     big = F.ge(n, eps)
     nc = F.where(big, n, eps)
