@@ -617,7 +617,8 @@ def _bce_grad_target(F, g, ans, p, t, weight):
     return d * (g / _n(p)) if weight is None else d * weight * (g / _n(p))
 
 
-@op(vjp=(_bce_grad_input, _bce_grad_target, None), saves="inputs", grad_fn="BinaryCrossEntropyBackward0")
+@op(vjp=(_bce_grad_input, _bce_grad_target, None), saves="inputs", shape=broadcast,
+    grad_fn="BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input, target, weight=None):
     """Mean of -weight (target log(input) + (1 - target) log(1 - input)) for probabilities input in [0, 1], logs
     clamped at -100 as torch does; weight broadcasts or is left out."""
@@ -644,7 +645,7 @@ def _bcel_grad_target(F, g, ans, x, t, weight, pos_weight):
     return d * (g / _n(x)) if weight is None else d * weight * (g / _n(x))
 
 
-@op(vjp=(_bcel_grad_input, _bcel_grad_target, None, None), saves="inputs",
+@op(vjp=(_bcel_grad_input, _bcel_grad_target, None, None), saves="inputs", shape=broadcast,
     grad_fn="BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None):
     """Mean of -weight (pos_weight target log sigmoid(input) + (1 - target) log sigmoid(-input)), computed without

@@ -173,6 +173,8 @@ def test_nn_errors_say_what_is_wrong(call, error, words):
     lambda: E.conv1d(E.Tensor(np.ones((1, 1, 10))), E.Tensor(np.ones((2, 1, 1))), padding=5000),
     lambda: E.embedding(E.Tensor(np.zeros(1000, dtype=np.int64)), E.Tensor(np.ones((2, 1000)))),
     lambda: E.linear(E.Tensor(np.ones((100, 2))), E.Tensor(np.ones((100, 2)))),
+    lambda: E.binary_cross_entropy(E.Tensor(np.full(100, 0.5)), E.Tensor(np.ones(100)), E.Tensor(np.ones((100, 1)))),
+    lambda: E.kl_div(E.Tensor(np.ones(100)), E.Tensor(np.ones((100, 1)))),
 ])
 def test_growing_nn_ops_are_refused_from_their_shapes(call):
     with E.limit_elements(5_000), pytest.raises(LimitError, match="over the limit of 5000"):
