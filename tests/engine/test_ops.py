@@ -599,6 +599,8 @@ GRADGRAD.update({
     "solve": [C(f("solve"), well_conditioned(2, 2), normal(2, 2)), C(f("solve"), well_conditioned(2, 2), normal(2))],
     "cholesky": [C(lambda x: E.cholesky(spd(x)), normal(2, 2))],
     "eigvalsh": [C(lambda x: E.eigvalsh(sym(x)), normal(3, 3))],
+    "eigvecsh": [C(lambda x: E.eigvecsh(sym(x)) ** 2, normal(2, 2))],
+    "diagonal_backward": [C(lambda g: E.diagonal_backward(g * g, shape=[2, 3], offset=1), normal(2))],
     "trace": [C(lambda x: E.trace(x * x), normal(2, 2))],
     "diag": [C(lambda x: E.diag(x * x), normal(2)), C(lambda x: E.diag(x * x), normal(2, 2), label="2-d")],
     "diagonal": [C(lambda x: E.diagonal(x * x, offset=1), normal(2, 3))],
@@ -631,6 +633,12 @@ GRADGRAD.update({
           label="weight, label_smoothing"),
         C(lambda x, t: E.cross_entropy(x, t, label_smoothing=0.1), normal(2, 3), probs(2, 3), label="probabilities")],
 })
+
+
+def test_linear_algebra_and_nn_ops_have_second_order_cases():
+    ours = {name for name, o in E.OPS.items() if o.differentiable and o.forward.__module__ in
+            ("engine.ops_linalg", "engine.ops_nn")}
+    assert ours - set(GRADGRAD) == set()
 
 
 @pytest.mark.parametrize("fn, inputs, opts", _params(GRADGRAD))

@@ -232,3 +232,13 @@ def test_convolution_by_kernel_offsets_has_second_derivatives(monkeypatch):
     monkeypatch.setattr(nn, "_IM2COL_MAX", 0)
     x, w = rng.standard_normal((1, 2, 3, 3)), rng.standard_normal((2, 1, 2, 2))
     assert E.gradgradcheck(lambda a, b: E.conv2d(a, b, groups=2, padding=[1, 0], stride=2), [x, w])
+
+
+def test_a_singular_matrix_in_a_program_is_a_linalg_error_at_its_op_and_changes_nothing():
+    ns = Namespace()
+    ns.run({"inputs": {"m": {"data": [[1.0, 2.0], [2.0, 4.0]], "requires_grad": True}}})
+    with pytest.raises(LinAlgError) as e:
+        ns.run({"ops": [{"name": "d", "expr": "det(m)"}, {"name": "i", "op": "inv", "args": ["m"]}]})
+    assert e.value.kind == "linalg-error" and e.value.op_index == 1 and "singular" in e.value.detail
+    with pytest.raises(E.UnknownNameError):
+        ns.variable("d")  # all or nothing: the det before it was not kept
