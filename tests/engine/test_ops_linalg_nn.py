@@ -242,3 +242,19 @@ def test_a_singular_matrix_in_a_program_is_a_linalg_error_at_its_op_and_changes_
     assert e.value.kind == "linalg-error" and e.value.op_index == 1 and "singular" in e.value.detail
     with pytest.raises(E.UnknownNameError):
         ns.variable("d")  # all or nothing: the det before it was not kept
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: E.cross_entropy(x, E.Tensor(np.full((2, 3), 1 / 3))),
+    lambda x: E.cross_entropy(x, E.Tensor([0, 2]), label_smoothing=0.1),
+    lambda x: E.linear(x, E.Tensor(np.ones((4, 3))), E.Tensor(np.ones(4))),
+    lambda x: E.einsum("ij->j", x),
+    lambda x: E.conv1d(x, E.Tensor(np.ones((1, 2, 2)))),
+    lambda x: E.trace(x, offset=1),
+])
+def test_grad_fn_names_survive_the_backward_that_frees_the_node(make):
+    x = E.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    out = make(x)
+    before = out.grad_fn.name
+    out.sum().backward()
+    assert out.grad_fn.name == before
