@@ -352,14 +352,16 @@ def _conv_op(n):
 @op(**_conv_op(1))
 def conv1d(x, weight, bias=None, *, stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: Int = 1):
     """1-D convolution (cross-correlation) as torch's: x (N, C, L) or (C, L), weight (out, C / groups, kL),
-    bias (out,) or left out; padding is zeros, a size per side, 'valid' or 'same'."""
+    bias (out,) or left out. padding: zeros on both sides (a size, or one per axis), 'valid' (none) or
+    'same' (as long as the input, stride 1); stride and dilation: a size, or one per axis."""
     return _conv_forward("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
 
 
 @op(**_conv_op(2))
 def conv2d(x, weight, bias=None, *, stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: Int = 1):
     """2-D convolution (cross-correlation) as torch's: x (N, C, H, W) or (C, H, W), weight (out, C / groups, kH, kW),
-    bias (out,) or left out; padding is zeros, a size per side, 'valid' or 'same'."""
+    bias (out,) or left out. padding: zeros on both sides (a size, or one per axis), 'valid' (none) or
+    'same' (as large as the input, stride 1); stride and dilation: a size, or one per axis."""
     return _conv_forward("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
 
 

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine as E
 from engine.errors import LimitError, LinAlgError, OpError, ShapeError
@@ -258,3 +260,35 @@ def test_grad_fn_names_survive_the_backward_that_frees_the_node(make):
     before = out.grad_fn.name
     out.sum().backward()
     assert out.grad_fn.name == before
+
+
+@st.composite
+def einsum_problem(draw):
+    """Random subscripts over a few letters (repeats, sums, outer products, broadcast 1s) and operands."""
+    sizes = {c: draw(st.integers(1, 3)) for c in "abcd"}
+    terms = [draw(st.lists(st.sampled_from("abcd"), min_size=0, max_size=3)) for _ in range(draw(st.integers(1, 3)))]
+    seen = sorted({c for t in terms for c in t})
+    out = draw(st.permutations(seen).map(lambda p: p[:draw(st.integers(0, len(p)))])) if seen else []
+    shapes = [[1 if draw(st.booleans()) and draw(st.booleans()) else sizes[c] for c in t] for t in terms]
+    for t, s in zip(terms, shapes):  # a repeated letter takes one size within its operand
+        for i, c in enumerate(t):
+            s[i] = s[t.index(c)]
+    return ",".join("".join(t) for t in terms) + "->" + "".join(out), shapes
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=einsum_problem(), seed=st.integers(0, 99))
+def test_einsum_matches_torch_on_random_subscripts(problem, seed):
+    subscripts, shapes = problem
+    r = np.random.default_rng(seed)
+    arrays = [r.standard_normal(s) for s in shapes]
+    expected = torch.einsum(subscripts, *[torch.tensor(a) for a in arrays])
+    xs = [E.Tensor(a, requires_grad=True) for a in arrays]
+    out = E.einsum(subscripts, *xs)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = r.standard_normal(out.shape)
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    torch.einsum(subscripts, *ts).backward(torch.from_numpy(g))
+    out.backward(g)
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
