@@ -929,14 +929,15 @@ def nll_coefficients(name, logits, target, weight=None, ignore_index=-100, label
     if _is_probabilities(logits, target):
         return target * ((1.0 - eps) / n * w) + eps / classes / n * w if eps else target * (w / n)
     target, live = _class_indices(name, logits, target, ignore_index)
-    picked = np.expand_dims(np.where(live, target, 0), ax)
-    onehot = np.zeros(shape, dtype)
-    np.put_along_axis(onehot, picked, 1.0, axis=ax)
-    mask = np.expand_dims(live, ax)
-    weights = np.take_along_axis(np.broadcast_to(w, shape), picked, axis=ax) * mask
-    total = np.sum(weights)
-    coef = (onehot * weights * (1.0 - eps) + (eps / classes) * w * mask) / (total if total else 1.0)
-    return coef.astype(dtype, copy=False)
+    # built with the classes last (one comparison and a few products on small arrays), then put in place
+    w = w.reshape(-1)
+    picked = np.where(live, target, 0)[..., None]
+    weights = w[picked] * live[..., None]
+    total = weights.sum()
+    coef = (picked == np.arange(classes)) * (weights * ((1.0 - eps) / (total if total else 1.0)))
+    if eps:
+        coef = coef + (eps / classes / (total if total else 1.0)) * (w * live[..., None])
+    return (coef if ax == len(shape) - 1 else np.moveaxis(coef, -1, ax)).astype(dtype, copy=False)
 
 
 def nll_mean(name, logits, logp, target, coef):
