@@ -925,7 +925,7 @@ def nll_coefficients(name, logits, target, weight=None, ignore_index=-100, label
     w, n = _class_weights(name, shape, weight, dtype)
     eps = label_smoothing
     ax = _class_axis(shape)
-    classes = shape[ax]
+    classes = builtins.max(shape[ax], 1)  # no classes at all: nothing to smooth over, and no division by 0
     if _is_probabilities(logits, target):
         return target * ((1.0 - eps) / n * w) + eps / classes / n * w if eps else target * (w / n)
     target, live = _class_indices(name, logits, target, ignore_index)
@@ -934,7 +934,7 @@ def nll_coefficients(name, logits, target, weight=None, ignore_index=-100, label
     picked = np.where(live, target, 0)[..., None]
     weights = w[picked] * live[..., None]
     total = weights.sum()
-    coef = (picked == np.arange(classes)) * (weights * ((1.0 - eps) / (total if total else 1.0)))
+    coef = (picked == np.arange(shape[ax])) * (weights * ((1.0 - eps) / (total if total else 1.0)))
     if eps:
         coef = coef + (eps / classes / (total if total else 1.0)) * (w * live[..., None])
     return (coef if ax == len(shape) - 1 else np.moveaxis(coef, -1, ax)).astype(dtype, copy=False)

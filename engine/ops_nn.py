@@ -60,11 +60,11 @@ def _per_dim(name, value, n, what):
 
 
 # ---------------------------------------------------------------------------- convolution kernels
-# A convolution is a sum over kernel offsets of one matrix product each: the memory taken is that of the
-# input and output, never an im2col copy kernel-size times larger. Three ops are mutually adjoint, so each
-# one's vjp is written with the other two and every order of derivative is available: the convolution,
-# its gradient with respect to the input (conv_input_grad, a transposed convolution) and with respect to
-# the weight (conv_weight_grad).
+# A convolution is one matrix product over im2col windows or, where that copy (kernel-size times the input)
+# would be large, a sum over kernel offsets of one product each, taking no more memory than the input and
+# output. Three ops are mutually adjoint, so each one's vjp is written with the other two and every order
+# of derivative is available: the convolution (conv_batched), its gradient with respect to the input
+# (conv_input_grad, a transposed convolution) and with respect to the weight (conv_weight_grad).
 
 
 def _out_sizes(name, spatial, kernel, stride, pads, dilation):
@@ -177,9 +177,6 @@ def _conv_weight_grad(g, x, kernel, padding, stride, dilation, groups):
         for cin, cout in _groups(x.shape[1], g.shape[1], groups):
             out[(cout, slice(None)) + offsets] = np.tensordot(g[:, cout], xs[:, cin], axes=(summed, summed))
     return out
-
-
-_SPATIAL = "xyz"
 
 
 def _geometry_kwargs(kwargs):
@@ -558,7 +555,10 @@ def _embedding_shape(indices, weight):
     return tuple(indices) + (weight[1],)
 
 
-@op(vjp=(None, lambda F, g, ans, indices, weight: F.take_backward(g, indices, shape=weight.shape, axis=0)),
+# the node keeps indices as given (integral floats too): the rule reads them as int64, as the forward did
+@op(vjp=(None, lambda F, g, ans, indices, weight:
+         F.take_backward(g, np.asarray(getattr(indices, "data", indices)).astype(np.int64), shape=weight.shape,
+                         axis=0)),
     saves="inputs", shape=_embedding_shape, check_shape=True, int_args=(0,), grad_fn="EmbeddingBackward0")
 def embedding(indices, weight):
     """Rows of weight (num_embeddings, dim) at integer indices of any shape, as torch's; the result has shape
@@ -583,9 +583,9 @@ def _check_p(p):
         raise OpError(f"'dropout' probability p must be between 0 and 1, got {p}")
 
 
-@op(vjp=(lambda F, g, ans, x, seed, p: g * _dropout_scale(x.shape, g.dtype, p, seed),),
+@op(vjp=(lambda F, g, ans, x, p, seed: g * _dropout_scale(x.shape, g.dtype, p, seed),),
     grad_fn="MulBackward0")
-def dropout(x, *, seed: Int, p: Number = 0.5):
+def dropout(x, *, p: Number = 0.5, seed: Int):
     """Zero each element with probability p and scale the rest by 1 / (1 - p), as torch's in training mode;
     the mask is a function of seed and shape alone, so the same seed gives the same mask."""
     _check_p(p)

@@ -1,5 +1,7 @@
 """Linear algebra and nn ops beyond their gradients: clear errors, limits from shapes, dtypes, call forms."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -192,6 +194,7 @@ def test_dropout_is_a_function_of_seed_and_shape():
     a.sum().backward()
     np.testing.assert_array_equal(x.grad, a.data)  # the gradient is the same scaled mask
     np.testing.assert_array_equal(E.dropout(x, p=0.0, seed=3).data, x.data)
+    np.testing.assert_array_equal(E.dropout(x, 0.5, 1).data, a.data)  # by position, as torch's p comes first
     assert not E.dropout(x, p=1.0, seed=3).data.any()
 
 
@@ -292,3 +295,30 @@ def test_einsum_matches_torch_on_random_subscripts(problem, seed):
     out.backward(g)
     for x, t in zip(xs, ts):
         np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+FUZZ_SHAPES = [(), (3,), (2, 3), (3, 3), (1, 2, 3), (1, 1, 4, 4), (0,), (2, 0)]
+FUZZ_KWARGS = [{}, {"k": 1}, {"axes": 5}, {"subscripts": "ij,jk"}, {"subscripts": "...i->"}, {"kernel_size": 2},
+               {"kernel_size": 9}, {"normalized_shape": [3]}, {"seed": 1}, {"seed": 1, "p": 2.0}, {"padding": "same"},
+               {"stride": 0}, {"axis": 5}, {"groups": 2}, {"offset": 9}, {"ignore_index": 0}, {"label_smoothing": 0.5},
+               {"beta": 0.0}, {"delta": -1.0}, {"p": 0.0}]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # means of empty tensors are NaN, as torch's
+@pytest.mark.parametrize("name", sorted(n for n, o in E.OPS.items() if o.public and (
+    o.forward.__module__ in ("engine.ops_linalg", "engine.ops_nn") or n == "cross_entropy")))
+def test_any_shapes_and_kwargs_give_an_answer_or_an_engine_error(name):
+    """Never a numpy exception (a 500 in the service): every refusal is a typed engine error."""
+    o = E.OPS[name]
+    counts = [1, 2, 3] if o.variadic else range(max(o.min_arity, 1), o.arity + 1)
+    r = np.random.default_rng(0)
+    for n in counts:
+        for shapes in list(itertools.product(FUZZ_SHAPES, repeat=n))[::max(1, len(FUZZ_SHAPES) ** n // 60)]:
+            for kwargs in FUZZ_KWARGS:
+                args = [E.Tensor(r.uniform(0.1, 0.9, s), requires_grad=True) for s in shapes]
+                try:
+                    out = getattr(E, name)(*args, **kwargs)
+                    if out.requires_grad:
+                        out.backward(np.ones(out.shape))
+                except E.EngineError:
+                    pass
