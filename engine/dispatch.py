@@ -165,6 +165,8 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
             inputs = tuple([a if type(a) is Tensor else x for a, x in zip(args, values)])
         else:
             inputs = tuple([Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x) for x in values])
+    if opdef.int_args and saves_inputs:  # indices are kept as the int64 the forward read, not a float Tensor
+        inputs = tuple([values[i] if i in opdef.int_args else x for i, x in enumerate(inputs)])
     if opdef.defaults:
         kwargs = opdef.complete_kwargs(kwargs)
     return Tensor._make(out, Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None))

@@ -555,10 +555,7 @@ def _embedding_shape(indices, weight):
     return tuple(indices) + (weight[1],)
 
 
-# the node keeps indices as given (integral floats too): the rule reads them as int64, as the forward did
-@op(vjp=(None, lambda F, g, ans, indices, weight:
-         F.take_backward(g, np.asarray(getattr(indices, "data", indices)).astype(np.int64), shape=weight.shape,
-                         axis=0)),
+@op(vjp=(None, lambda F, g, ans, indices, weight: F.take_backward(g, indices, shape=weight.shape, axis=0)),
     saves="inputs", shape=_embedding_shape, check_shape=True, int_args=(0,), grad_fn="EmbeddingBackward0")
 def embedding(indices, weight):
     """Rows of weight (num_embeddings, dim) at integer indices of any shape, as torch's; the result has shape

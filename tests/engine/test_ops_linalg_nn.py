@@ -322,3 +322,12 @@ def test_any_shapes_and_kwargs_give_an_answer_or_an_engine_error(name):
                         out.backward(np.ones(out.shape))
                 except E.EngineError:
                     pass
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_integral_float_indices_that_require_grad_are_read_as_indices_backward_too(create_graph):
+    w = E.Tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    idx = E.Tensor([2.0, 0.0, 2.0], requires_grad=True)
+    for out in (E.embedding(idx, w), E.take(w, idx, axis=0)):
+        (gw,) = E.grad(out.sum(), w, create_graph=create_graph)
+        np.testing.assert_array_equal(gw.data, [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]])
