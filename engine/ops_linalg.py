@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import LinAlgError, ShapeError
 from .ops import _mT
-from .registry import Int, KwargType, Shape, op
+from .registry import Int, KwargType, Shape, family, op
 
 # ---------------------------------------------------------------------------- kwarg types
 
@@ -55,6 +55,8 @@ Subscripts = KwargType("string", _subscripts)
 TensordotAxes = KwargType("int | int[][2]", _tensordot_axes)
 
 # ---------------------------------------------------------------------------- einsum
+
+family("linear algebra")
 
 
 @functools.lru_cache(maxsize=512)
@@ -285,7 +287,8 @@ def _float(a):
 
 
 @op(vjp=(lambda F, g, ans, a: -F.matmul(F.matmul(_mT(F, ans), g), _mT(F, ans)),), saves="output",
-    shape=_square_shape("inv"), check_shape=True, grad_fn="LinalgInvExBackward0")
+    shape=_square_shape("inv"), check_shape=True, grad_fn="LinalgInvExBackward0", aliases=("inverse",),
+    torch="torch.linalg.inv")
 def inv(a):
     """Inverse of square matrices (batched over leading axes); a singular matrix is an error."""
     _square("inv", np.shape(a))
@@ -304,7 +307,8 @@ def _det_grad(F, g, ans, a):
 
 
 @op(vjp=(_det_grad,), saves="inputs output",
-    shape=lambda a, **_: _square_shape("det")(a)[:-2], check_shape=True, grad_fn="LinalgDetBackward0")
+    shape=lambda a, **_: _square_shape("det")(a)[:-2], check_shape=True, grad_fn="LinalgDetBackward0",
+    torch="torch.linalg.det")
 def det(a):
     """Determinant of square matrices (batched); the gradient is det(a) a^-T, 0 where the determinant is 0
     (as torch's)."""
@@ -357,7 +361,7 @@ def _solve_grad_a(F, g, ans, a, b):
 
 
 @op(vjp=(_solve_grad_a, _solve_grad_b), saves="inputs output", shape=_solve_shape, check_shape=True,
-    grad_fn="LinalgSolveExBackward0")
+    grad_fn="LinalgSolveExBackward0", torch="torch.linalg.solve")
 def solve(a, b):
     """x with a @ x = b, batched, as torch.linalg.solve: b is a vector (or a batch of them) when it is 1-D or
     has a's shape without the last axis, else matrices (..., n, k); a singular matrix is an error."""
@@ -376,7 +380,7 @@ def _cholesky_grad(F, g, ans, a):
 
 
 @op(vjp=(_cholesky_grad,), saves="output", shape=_square_shape("cholesky"), check_shape=True,
-    grad_fn="LinalgCholeskyExBackward0")
+    grad_fn="LinalgCholeskyExBackward0", torch="torch.linalg.cholesky")
 def cholesky(a):
     """Lower Cholesky factor L of symmetric positive-definite matrices (a = L @ L^T; reads the lower triangle)."""
     _square("cholesky", np.shape(a))
@@ -389,7 +393,7 @@ def _eigvalsh_grad(F, g, ans, a):
 
 
 @op(vjp=(_eigvalsh_grad,), saves="inputs", shape=lambda a, **_: _square_shape("eigvalsh")(a)[:-1],
-    check_shape=True, grad_fn="LinalgEighBackward0")
+    check_shape=True, grad_fn="LinalgEighBackward0", torch="torch.linalg.eigvalsh")
 def eigvalsh(a):
     """Eigenvalues of symmetric matrices, ascending (reads the lower triangle)."""
     _square("eigvalsh", np.shape(a))

@@ -12,7 +12,9 @@ import numpy as np
 
 from .errors import OpError, ShapeError
 from .ops import _is_probabilities, broadcast, nll_coefficients, nll_mean
-from .registry import Bool, Int, Ints, KwargType, Number, Shape, op
+from .registry import Bool, Int, Ints, KwargType, Number, Shape, family, op
+
+family("nn")
 
 # ---------------------------------------------------------------------------- kwarg types
 
@@ -645,7 +647,7 @@ def _bcel_grad_target(F, g, ans, x, t, weight, pos_weight):
 
 
 @op(vjp=(_bcel_grad_input, _bcel_grad_target, None, None), saves="inputs", shape=broadcast,
-    grad_fn="BinaryCrossEntropyWithLogitsBackward0")
+    grad_fn="BinaryCrossEntropyWithLogitsBackward0", promote_0d=True)
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None):
     """Mean of -weight (pos_weight target log sigmoid(input) + (1 - target) log sigmoid(-input)), computed without
     overflow from logits; weight and pos_weight broadcast or are left out."""
@@ -685,7 +687,7 @@ def _n_broadcast(a, b):
 
 
 @op(vjp=(_l1_grad, lambda F, g, ans, a, b: -_l1_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
-    grad_fn="MeanBackward0")
+    grad_fn="MeanBackward0", promote_0d=True)
 def l1_loss(input, target):
     """Mean of |input - target|, broadcasting."""
     return np.mean(np.abs(np.subtract(input, target)))
@@ -699,7 +701,7 @@ def _smooth_grad(F, g, ans, a, b, beta):
 
 @op(vjp=(_smooth_grad, lambda F, g, ans, a, b, beta: -_smooth_grad(F, g, ans, a, b, beta)), saves="inputs",
     shape=broadcast, grad_fn=lambda kwargs, inputs: "MeanBackward0" if kwargs.get("beta", 1.0) == 0
-    else "SmoothL1LossBackward0")
+    else "SmoothL1LossBackward0", promote_0d=True)
 def smooth_l1_loss(input, target, *, beta: Number = 1.0):
     """Mean of 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), broadcasting."""
     if beta < 0:
@@ -747,16 +749,13 @@ def kl_div(input, target, *, log_target: Bool = False):
 # ---------------------------------------------------------------------------- similarities
 
 
-def _cos_parts(F, a, b, axis, eps):
+def _cos_grad(F, g, ans, a, b, axis, eps):
+    # torch broadcasts a and b first: the gradient comes back at the broadcast shape, summed to a's by reverse mode
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    a, b = F.broadcast_to(a, shape=shape), F.broadcast_to(b, shape=shape)
     na = F.clip(F.norm(a, axis=axis, keepdims=True), min=eps)
     nb = F.clip(F.norm(b, axis=axis, keepdims=True), min=eps)
-    return na, nb
-
-
-def _cos_grad(F, g, ans, a, b, axis, eps):
-    na, nb = _cos_parts(F, a, b, axis, eps)
-    ge = F.unsqueeze(g, axis=axis) if ans.ndim < max(a.ndim, b.ndim) else g
-    ce = F.unsqueeze(ans, axis=axis) if ans.ndim < max(a.ndim, b.ndim) else ans
+    ge, ce = F.unsqueeze(g, axis=axis), F.unsqueeze(ans, axis=axis)
     return ge * (b / (na * nb) - ce * a / (na * na))
 
 
@@ -769,10 +768,10 @@ def _cos_shape(a, b, axis=1, eps=1e-8):
 
 @op(vjp=(lambda F, g, ans, a, b, axis, eps: _cos_grad(F, g, ans, a, b, axis, eps),
          lambda F, g, ans, a, b, axis, eps: _cos_grad(F, g, ans, b, a, axis, eps)),
-    saves="inputs output", shape=_cos_shape, check_shape=True, grad_fn="SumBackward1")
+    saves="inputs output", shape=_cos_shape, check_shape=True, grad_fn="SumBackward1", promote_0d=True)
 def cosine_similarity(a, b, *, axis: Int = 1, eps: Number = 1e-8):
     """Cosine of the angle between a and b along axis (broadcasting), each norm clamped below at eps, as torch's."""
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = np.broadcast_arrays(a, b)
     na = np.maximum(np.sqrt(np.sum(a * a, axis=axis, keepdims=True)), eps)
     nb = np.maximum(np.sqrt(np.sum(b * b, axis=axis, keepdims=True)), eps)
     return np.sum((a / na) * (b / nb), axis=axis)

@@ -1,6 +1,7 @@
 """Linear algebra and nn ops beyond their gradients: clear errors, limits from shapes, dtypes, call forms."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -331,3 +332,29 @@ def test_integral_float_indices_that_require_grad_are_read_as_indices_backward_t
     for out in (E.embedding(idx, w), E.take(w, idx, axis=0)):
         (gw,) = E.grad(out.sum(), w, create_graph=create_graph)
         np.testing.assert_array_equal(gw.data, [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]])
+
+
+@pytest.mark.parametrize("name", ["l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+                                  "binary_cross_entropy_with_logits", "cosine_similarity"])
+def test_a_float64_0d_operand_promotes_as_torch_decides_per_loss(name):
+    # torch broadcasts some losses' operands before promoting (a 0-d float64 then counts) and not others
+    a, b = np.full((2, 3), 0.25, np.float32), np.array(0.5)
+    tb = torch.tensor(b).expand(2, 3) if name == "binary_cross_entropy_with_logits" else torch.tensor(b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = getattr(torch.nn.functional, name)(torch.tensor(a), tb)
+    ours = getattr(E, name)(E.Tensor(a), E.Tensor(b) if name != "binary_cross_entropy_with_logits"
+                            else E.Tensor(np.full((2, 3), 0.5)))
+    assert str(ours.dtype) == str(expected.dtype).removeprefix("torch.")
+
+
+def test_torch_spellings_of_the_linear_algebra_kwargs():
+    x = T(2, 3, 3)
+    np.testing.assert_array_equal(E.diagonal(x, offset=1, dim1=1, dim2=2).data,
+                                  E.diagonal(x, offset=1, axis1=1, axis2=2).data)
+    np.testing.assert_array_equal(E.tril(x, diagonal=-1).data, np.tril(x.data, -1))
+    y = T(3, 2)
+    np.testing.assert_array_equal(E.tensordot(x, y, dims=1).data, np.tensordot(x.data, y.data, axes=1))
+    np.testing.assert_allclose(E.normalize(x, dim=-1).data, torch.nn.functional.normalize(
+        torch.tensor(x.data), dim=-1).numpy(), rtol=1e-12)
+    assert E.inverse(T(2, 2)).grad_fn.name == "LinalgInvExBackward0"
