@@ -41,6 +41,12 @@ def broadcast(*shapes, **_):
         raise ValueError(f"shapes {desc} do not broadcast") from None
 
 
+def mean_of_broadcast(*shapes, **_):
+    """The shape rule of a loss: its inputs must broadcast, and its result is one number."""
+    broadcast(*shapes)
+    return ()
+
+
 def _matmul_shape(a, b, **_):
     if len(a) == 0 or len(b) == 0:
         raise ValueError(f"matmul needs at least 1-D tensors, got shapes {tuple(a)} and {tuple(b)}")
@@ -989,7 +995,7 @@ def _mse_grad(F, g, ans, a, b):
     return (a - b) * (g * (2.0 / builtins.max(n, 1)))
 
 
-@op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
+@op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=mean_of_broadcast,
     grad_fn="MseLossBackward0", promote_0d=True)
 def mse_loss(a, b):
     """Mean of (a - b) ** 2, broadcasting."""

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .errors import OpError, ShapeError
-from .ops import _is_probabilities, broadcast, nll_coefficients, nll_mean
+from .ops import _is_probabilities, broadcast, mean_of_broadcast, nll_coefficients, nll_mean
 from .registry import Bool, Int, Ints, KwargType, Number, Shape, family, op
 
 family("nn")
@@ -618,7 +618,7 @@ def _bce_grad_target(F, g, ans, p, t, weight):
     return d * (g / _n(p)) if weight is None else d * weight * (g / _n(p))
 
 
-@op(vjp=(_bce_grad_input, _bce_grad_target, None), saves="inputs", shape=broadcast,
+@op(vjp=(_bce_grad_input, _bce_grad_target, None), saves="inputs", shape=mean_of_broadcast,
     grad_fn="BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input, target, weight=None):
     """Mean of -weight (target log(input) + (1 - target) log(1 - input)) for probabilities input in [0, 1], logs
@@ -646,7 +646,7 @@ def _bcel_grad_target(F, g, ans, x, t, weight, pos_weight):
     return d * (g / _n(x)) if weight is None else d * weight * (g / _n(x))
 
 
-@op(vjp=(_bcel_grad_input, _bcel_grad_target, None, None), saves="inputs", shape=broadcast,
+@op(vjp=(_bcel_grad_input, _bcel_grad_target, None, None), saves="inputs", shape=mean_of_broadcast,
     grad_fn="BinaryCrossEntropyWithLogitsBackward0", promote_0d=True)
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None):
     """Mean of -weight (pos_weight target log sigmoid(input) + (1 - target) log sigmoid(-input)), computed without
@@ -686,7 +686,7 @@ def _n_broadcast(a, b):
     return max(math.prod(np.broadcast_shapes(np.shape(a), np.shape(b))), 1)
 
 
-@op(vjp=(_l1_grad, lambda F, g, ans, a, b: -_l1_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
+@op(vjp=(_l1_grad, lambda F, g, ans, a, b: -_l1_grad(F, g, ans, a, b)), saves="inputs", shape=mean_of_broadcast,
     grad_fn="MeanBackward0", promote_0d=True)
 def l1_loss(input, target):
     """Mean of |input - target|, broadcasting."""
@@ -700,7 +700,7 @@ def _smooth_grad(F, g, ans, a, b, beta):
 
 
 @op(vjp=(_smooth_grad, lambda F, g, ans, a, b, beta: -_smooth_grad(F, g, ans, a, b, beta)), saves="inputs",
-    shape=broadcast, grad_fn=lambda kwargs, inputs: "MeanBackward0" if kwargs.get("beta", 1.0) == 0
+    shape=mean_of_broadcast, grad_fn=lambda kwargs, inputs: "MeanBackward0" if kwargs.get("beta", 1.0) == 0
     else "SmoothL1LossBackward0", promote_0d=True)
 def smooth_l1_loss(input, target, *, beta: Number = 1.0):
     """Mean of 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), broadcasting."""
@@ -716,7 +716,7 @@ def _huber_grad(F, g, ans, a, b, delta):
 
 
 @op(vjp=(_huber_grad, lambda F, g, ans, a, b, delta: -_huber_grad(F, g, ans, a, b, delta)), saves="inputs",
-    shape=broadcast, grad_fn="HuberLossBackward0")
+    shape=mean_of_broadcast, grad_fn="HuberLossBackward0")
 def huber_loss(input, target, *, delta: Number = 1.0):
     """Mean of 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target), broadcasting."""
     if delta <= 0:
@@ -735,7 +735,7 @@ def _kl_grad_target(F, g, ans, x, t, log_target):
     return (F.log(t) + 1.0 - x) * (g / _n_broadcast(x, t))
 
 
-@op(vjp=(_kl_grad_input, _kl_grad_target), saves="inputs", shape=broadcast, grad_fn="MeanBackward0")
+@op(vjp=(_kl_grad_input, _kl_grad_target), saves="inputs", shape=mean_of_broadcast, grad_fn="MeanBackward0")
 def kl_div(input, target, *, log_target: Bool = False):
     """Elementwise mean of target (log(target) - input), input being log-probabilities (target too when
     log_target), 0 where target is 0; torch's default reduction, broadcasting."""
