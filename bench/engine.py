@@ -217,6 +217,35 @@ def mlp_cases():
     return cases, grads
 
 
+# ---------------------------------------------------------------------------- a convolution step
+
+def conv_cases():
+    """conv2d (8x16x32x32, 32 3x3 filters, padding 1), then max_pool2d and a mean: forward and backward."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 16, 32, 32), dtype=np.float32)
+    W = rng.standard_normal((32, 16, 3, 3), dtype=np.float32) * np.float32(0.1)
+    ex, ew = eng.Tensor(X), eng.Tensor(W, requires_grad=True)
+
+    def engine_step():
+        ew.grad = None
+        eng.mean(eng.max_pool2d(eng.conv2d(ex, ew, padding=1), kernel_size=2)).backward()
+
+    cases = {"engine conv": timed(engine_step)}
+    engine_step()
+    grads = {"engine": (ew.grad,)}
+    if torch is not None:
+        tx, tw = torch.from_numpy(X), torch.tensor(W, requires_grad=True)
+
+        def torch_step():
+            tw.grad = None
+            torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(tx, tw, padding=1), 2).mean().backward()
+
+        cases["torch conv"] = timed(torch_step)
+        torch_step()
+        grads["torch"] = (tw.grad.numpy(),)
+    return cases, grads
+
+
 # ---------------------------------------------------------------------------- report
 
 def agree(grads: dict) -> str:
@@ -239,8 +268,10 @@ def main(argv=None) -> int:
 
     chain, chain_grads = chain_cases()
     mlp, mlp_grads = mlp_cases()
+    conv, conv_grads = conv_cases()
     t = measure(chain, rounds, warmup)
     t.update(measure(mlp, rounds, warmup, settle=0.05))
+    t.update(measure(conv, max(rounds // 4, 3), warmup, settle=0.05))
 
     rows = []  # (case, engine key, anchor key, target ratio or None)
     rows.append(("chain 1000 ops fwd+bwd vs PyTorch", "engine fwd+bwd", "torch fwd+bwd", 1.0, ">"))
@@ -251,13 +282,14 @@ def main(argv=None) -> int:
     rows.append(("chain repeated backward vs engine fwd+bwd", "engine bwd retained", "engine fwd+bwd", 1.0, ">"))
     rows.append(("MLP step fwd+bwd vs numpy by hand", "engine mlp", "numpy mlp", 1 / 1.15, ">="))
     rows.append(("MLP step fwd+bwd vs PyTorch", "engine mlp", "torch mlp", None, ""))
+    rows.append(("conv2d + max_pool2d step fwd+bwd vs PyTorch", "engine conv", "torch conv", None, ""))
 
     print(f"gradserve engine benchmarks (medians of {rounds} rounds; ratio = anchor / engine, "
           "above 1 the engine is faster)")
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
                                        if torch is not None else "")
           + (", HIPS autograd" if hips is not None else "") + f"; {os.cpu_count()} cpus")
-    print(f"gradients: chain {agree(chain_grads)}; MLP {agree(mlp_grads)}")
+    print(f"gradients: chain {agree(chain_grads)}; MLP {agree(mlp_grads)}; conv {agree(conv_grads)}")
     print()
     print("| case | engine | anchor | ratio | target | met? |")
     print("|---|---|---|---|---|---|")

@@ -83,7 +83,7 @@ def _apply_general(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     return _result(opdef, args, arrays, out, kwargs)
 
 
-_NUMBERS = (int, float, bool)
+_NUMBERS = (int, float, bool, type(None))  # None: an optional tensor left out
 _SCALARS = (int, float)
 _NO_KWARGS: dict = {}
 
@@ -165,6 +165,8 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
             inputs = tuple([a if type(a) is Tensor else x for a, x in zip(args, values)])
         else:
             inputs = tuple([Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x) for x in values])
+    if opdef.int_args and saves_inputs:  # indices are kept as the int64 the forward read, not a float Tensor
+        inputs = tuple([values[i] if i in opdef.int_args else x for i, x in enumerate(inputs)])
     if opdef.defaults:
         kwargs = opdef.complete_kwargs(kwargs)
     return Tensor._make(out, Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None))
@@ -202,6 +204,21 @@ def extra_kwargs(opdef: OpDef, extra) -> dict | None:
 
 def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """Check the positional arguments; numpy style, extra ones fill the kwargs in order (sum(x, 0))."""
+    if opdef.variadic and args and type(args[0]) is str and opdef.required:
+        # torch style einsum("ij,jk->ik", a, b): a leading string is the op's first required kwarg
+        if opdef.required[0] in kwargs:
+            raise OpError(f"'{opdef.name}' got kwarg '{opdef.required[0]}' both by position and by name")
+        kwargs, args = {**kwargs, opdef.required[0]: args[0]}, args[1:]
+    if opdef.arity is not None and opdef.min_arity < opdef.arity:
+        # optional tensors: linear(x, w) or linear(x, w, bias=b); the ones left out are None
+        given = list(args[:opdef.arity])
+        missing = [a for a in opdef.args[len(given):opdef.min_arity] if a not in kwargs]
+        if missing:
+            raise OpError(f"'{opdef.name}' takes {opdef.min_arity} to {opdef.arity} arguments "
+                          f"({', '.join(opdef.shown_args)}), got {len(args)}")
+        kwargs = dict(kwargs)
+        given += [kwargs.pop(a, None) for a in opdef.args[len(given):]]
+        args = tuple(given) + tuple(args[opdef.arity:])
     extra = None if opdef.arity is None or len(args) <= opdef.arity else extra_kwargs(opdef, args[opdef.arity:])
     if extra is not None:
         dup = set(extra) & set(kwargs)

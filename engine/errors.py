@@ -81,6 +81,13 @@ class ExprError(EngineError):
     title = "Malformed expression"
 
 
+class LinAlgError(EngineError):
+    """A matrix the operation cannot take: singular for inv or solve, not positive-definite for cholesky."""
+
+    kind = "linalg-error"
+    title = "Linear algebra failed"
+
+
 class LimitError(EngineError):
     kind = "limit-exceeded"
     title = "Limit exceeded"

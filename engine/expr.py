@@ -269,18 +269,23 @@ class _Compiler:
         args = ([receiver] if receiver is not None else []) + list(node.args)
         if opdef.variadic and len(args) == 1 and isinstance(args[0], (ast.List, ast.Tuple)):
             args = list(args[0].elts)  # stack([a, b]), concat((a, b), axis=1): the tensors as one list
+        if opdef.variadic and args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str) \
+                and opdef.required and opdef.required[0] not in kwargs:
+            kwargs[opdef.required[0]] = args[0].value  # einsum("ij,jk->ik", a, b), as torch writes it
+            args = args[1:]
         if opdef.arity is not None:
             n, extra = len(args), len(opdef.kwargs)
             # numpy style: positions past the tensors fill the kwargs in order (sum(x, 0), clip(x, 0, 1));
             # torch style, sizes may be spread out (x.view(2, 3))
             filled = None
-            if opdef.arity <= n <= opdef.arity + extra or n > opdef.arity and spreads_sizes(opdef):
+            if opdef.min_arity <= n <= opdef.arity + extra or n > opdef.arity and spreads_sizes(opdef):
                 names = [*opdef.kwargs, *[next(iter(opdef.kwargs), "")] * n]
                 filled = extra_kwargs(opdef, [self.literal(a, k) for a, k in zip(args[opdef.arity:], names)])
             if filled is None:
                 s = "s" * (opdef.arity != 1)
+                count = opdef.arity if opdef.min_arity == opdef.arity else f"{opdef.min_arity} to {opdef.arity}"
                 more = f" and up to {extra} of its kwargs ({', '.join(opdef.kwargs)})" if extra else ""
-                self.fail(node, f"'{name}' takes {opdef.arity} argument{s} ({', '.join(opdef.args)}){more}, "
+                self.fail(node, f"'{name}' takes {count} argument{s} ({', '.join(opdef.shown_args)}){more}, "
                                 f"got {n}", OpError)
             for kname, value in filled.items():
                 if kname in kwargs:

@@ -11,14 +11,14 @@ import numpy as np
 # OP_MODULES: every module that declares ops (`from .registry import op, Int, ...`). A new op module is
 # imported here, next to `ops`, and listed below; importing it registers its ops, and the listener at
 # the end of this module binds them. Nothing else needs to know about it.
-from . import ops, ops_math, ops_shape
+from . import ops, ops_linalg, ops_math, ops_nn, ops_shape
 from .autograd import backward, grad
 from .dispatch import apply
 from .errors import OpError
 from .registry import ALIASES, OPS, OpDef, on_register
 from .tensor import Tensor, as_array
 
-OP_MODULES = (ops, ops_math, ops_shape)
+OP_MODULES = (ops, ops_linalg, ops_math, ops_nn, ops_shape)
 
 __all__ = [*OPS, *ALIASES, "backward", "grad"]
 

@@ -148,5 +148,5 @@ PadWidth = KwargType("int | int[] | int[][]", _pad_width)
 # one the op has, for a spelling that stands for several)
 KWARG_ALIASES: dict[str, tuple[str, ...]] = {
     "dim": ("axis",), "keepdim": ("keepdims",), "dims": ("axes", "reps"), "shifts": ("shift",),
-    "correction": ("ddof",), "size": ("shape",),
+    "correction": ("ddof",), "size": ("shape",), "dim1": ("axis1",), "dim2": ("axis2",), "diagonal": ("k",),
 }

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .autograd import sum_to_shape
-from .errors import ShapeError
+from .errors import DTypeError, OpError, ShapeError
 from .registry import (
     Axes,
     Bool,
@@ -21,6 +21,7 @@ from .registry import (
     Int,
     Ints,
     Key,
+    Number,
     OptInt,
     OptNumber,
     Shape,
@@ -38,6 +39,12 @@ def broadcast(*shapes, **_):
     except ValueError:
         desc = " and ".join(str(tuple(s)) for s in shapes)
         raise ValueError(f"shapes {desc} do not broadcast") from None
+
+
+def mean_of_broadcast(*shapes, **_):
+    """The shape rule of a loss: its inputs must broadcast, and its result is one number."""
+    broadcast(*shapes)
+    return ()
 
 
 def _matmul_shape(a, b, **_):
@@ -876,37 +883,111 @@ def log_softmax(a, *, axis: Int = -1):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def _check_labels(logits, labels):
-    logits, labels = np.shape(logits), np.asarray(labels)
-    if len(logits) == 2 and labels.shape == logits[:1] or len(logits) == 1 and labels.shape == ():
-        classes = logits[-1]
-        if labels.size and (labels.min() < 0 or labels.max() >= classes):
-            bad = labels.min() if labels.min() < 0 else labels.max()
-            raise ShapeError(f"label {bad} is out of range for {classes} classes")
-        return
-    raise ShapeError(f"cross_entropy takes logits (N, C) with labels (N,), or logits (C,) with one label; "
-                     f"got shapes {tuple(logits)} and {labels.shape}")
+def _class_axis(shape) -> int:
+    return 1 if len(shape) >= 2 else 0
 
 
-def _one_hot(labels, like):
-    labels = np.asarray(_data(labels))
-    out = np.zeros(like.shape, dtype=like.dtype)
-    np.put_along_axis(out.reshape(-1, like.shape[-1]), labels.reshape(-1, 1), 1, axis=-1)
-    return out
+def _is_probabilities(logits, target) -> bool:
+    """torch's rule, read off shapes: a target of the logits' own shape holds class probabilities."""
+    return len(np.shape(target)) > 0 and np.shape(target) == np.shape(logits)
 
 
-def _cross_entropy_grad(F, g, ans, logits, labels):
-    n = labels.size if labels.ndim else 1
-    return (F.softmax(logits, axis=-1) - _one_hot(labels, logits)) * (g / n)
+def _class_indices(name, logits, target, ignore_index):
+    shape, target = np.shape(logits), np.asarray(_data(target))
+    ax = _class_axis(shape)
+    if len(shape) == 0 or target.shape != shape[:ax] + shape[ax + 1:]:
+        raise ShapeError(f"'{name}' takes input (N, C, ...) with class indices (N, ...), or (C,) with one index"
+                         f"{', or probabilities of the input shape' if name == 'cross_entropy' else ''}; "
+                         f"got shapes {tuple(shape)} and {target.shape}")
+    if target.dtype.kind not in "iu":
+        if target.dtype.kind != "f" or not np.all(target == np.round(target)):
+            raise DTypeError(f"'{name}' class indices must be integers, got {target.dtype}")
+        target = target.astype(np.int64)
+    live = target != ignore_index
+    classes = shape[ax]
+    bad = live & ((target < 0) | (target >= classes))
+    if np.any(bad):
+        raise ShapeError(f"label {target[bad].flat[0]} is out of range for {classes} classes")
+    return target, live
 
 
-@op(vjp=(_cross_entropy_grad, None), saves="inputs", int_args=(1,), grad_fn="NllLossBackward0")
-def cross_entropy(logits, labels):
-    """Mean negative log-likelihood of integer labels under softmax(logits); fused forward and vjp."""
-    _check_labels(logits, labels)
-    logp = log_softmax.forward(logits, axis=-1)
-    picked = np.take_along_axis(logp.reshape(-1, logp.shape[-1]), np.reshape(labels, (-1, 1)), axis=-1)
-    return -np.mean(picked)
+def _class_weights(name, shape, weight, dtype):
+    """The class weights (C,) shaped to broadcast along the class axis, and the count of samples."""
+    ax = _class_axis(shape)
+    classes = shape[ax]
+    w = np.ones(classes, dtype) if weight is None else np.asarray(_data(weight), dtype)
+    if w.shape != (classes,):
+        raise ShapeError(f"'{name}' takes a class weight of shape ({classes},), got {w.shape}")
+    along = [1] * len(shape)
+    along[ax] = classes
+    return w.reshape(along), builtins.max(math.prod(shape) // builtins.max(classes, 1), 1)
+
+
+def nll_coefficients(name, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """c with loss = -sum(c * log_probabilities), the mean losses of cross_entropy and nll_loss with torch's
+    weighting, ignore_index and label smoothing: a constant for class indices, and for probabilities an
+    expression in target (a Tensor under create_graph, so that the target's gradient is differentiable too)."""
+    shape, dtype = np.shape(logits), getattr(logits, "dtype", np.float32)
+    w, n = _class_weights(name, shape, weight, dtype)
+    eps = label_smoothing
+    ax = _class_axis(shape)
+    classes = builtins.max(shape[ax], 1)  # no classes at all: nothing to smooth over, and no division by 0
+    if _is_probabilities(logits, target):
+        return target * ((1.0 - eps) / n * w) + eps / classes / n * w if eps else target * (w / n)
+    target, live = _class_indices(name, logits, target, ignore_index)
+    # built with the classes last (one comparison and a few products on small arrays), then put in place
+    w = w.reshape(-1)
+    picked = np.where(live, target, 0)[..., None]
+    weights = w[picked] * live[..., None]
+    total = weights.sum()
+    coef = (picked == np.arange(shape[ax])) * (weights * ((1.0 - eps) / (total if total else 1.0)))
+    if eps:
+        coef = coef + (eps / classes / (total if total else 1.0)) * (w * live[..., None])
+    return (coef if ax == len(shape) - 1 else np.moveaxis(coef, -1, ax)).astype(dtype, copy=False)
+
+
+def nll_mean(name, logits, logp, target, coef):
+    """-sum(coef * logp), and torch's NaN (0 / 0) when every class index is ignored or weighs nothing."""
+    if not np.any(coef) and not _is_probabilities(logits, target):
+        return np.array(np.nan, dtype=logp.dtype)
+    return -np.sum(coef * logp, dtype=logp.dtype)
+
+
+def _cross_entropy_name(kwargs, inputs):
+    if inputs is not None and _is_probabilities(inputs[0], inputs[1]):
+        return "DivBackward1"  # torch: a sum divided by the batch size
+    if kwargs.get("label_smoothing"):
+        return "AddBackward0"  # torch: the smoothed term added to the nll term
+    return "NllLoss2DBackward0" if inputs is not None and inputs[0].ndim >= 3 else "NllLossBackward0"
+
+
+def _cross_entropy_grad(F, g, ans, logits, target, weight, ignore_index, label_smoothing):
+    c = nll_coefficients("cross_entropy", logits, target, weight, ignore_index, label_smoothing)
+    ax = _class_axis(logits.shape)
+    return (F.softmax(logits, axis=ax) * F.sum(c, axis=ax, keepdims=True) - c) * g
+
+
+def _cross_entropy_target_grad(F, g, ans, logits, target, weight, ignore_index, label_smoothing):
+    if not _is_probabilities(logits, target):
+        return None
+    w, n = _class_weights("cross_entropy", logits.shape, weight, logits.dtype)
+    return F.log_softmax(logits, axis=_class_axis(logits.shape)) * ((label_smoothing - 1.0) / n * w) * g
+
+
+@op(vjp=(_cross_entropy_grad, _cross_entropy_target_grad, None), saves="inputs", grad_fn=_cross_entropy_name)
+def cross_entropy(logits, target, weight=None, *, ignore_index: Int = -100, label_smoothing: Number = 0.0):
+    """Mean negative log-likelihood under softmax(logits) over the class axis (1, or 0 for a single (C,) sample),
+    as torch's: target holds class indices (N, ...) or probabilities of the logits' shape; weight (C,) weighs
+    classes, ignore_index drops targets, label_smoothing mixes in the uniform distribution. Fused forward and vjp."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise OpError(f"'cross_entropy' label_smoothing must be between 0 and 1, got {label_smoothing}")
+    logits = np.asarray(logits)
+    if logits.dtype.kind != "f":
+        logits = logits.astype(np.float32)
+    if logits.ndim == 0:
+        raise ShapeError("'cross_entropy' takes input (N, C, ...) or (C,), got a 0-d tensor")
+    c = nll_coefficients("cross_entropy", logits, target, weight, ignore_index, label_smoothing)
+    return nll_mean("cross_entropy", logits, log_softmax.forward(logits, axis=_class_axis(logits.shape)), target, c)
 
 
 def _mse_grad(F, g, ans, a, b):
@@ -914,7 +995,7 @@ def _mse_grad(F, g, ans, a, b):
     return (a - b) * (g * (2.0 / builtins.max(n, 1)))
 
 
-@op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=broadcast,
+@op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=mean_of_broadcast,
     grad_fn="MseLossBackward0", promote_0d=True)
 def mse_loss(a, b):
     """Mean of (a - b) ** 2, broadcasting."""

@@ -72,9 +72,12 @@ class OpDef:
         self.doc = inspect.cleandoc(forward.__doc__ or "")
         # eval_str: an op module may use `from __future__ import annotations`, where annotations are strings
         params = inspect.signature(forward, eval_str=True).parameters.values()
-        self.args = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        self.args = [p.name for p in positional]
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         self.arity = None if self.variadic else len(self.args)
+        # trailing tensor arguments with a default (None) may be left out, as torch's bias and weight
+        self.min_arity = None if self.variadic else sum(1 for p in positional if p.default is p.empty)
         self.kwargs = {p.name: (p.annotation, p.default) for p in params if p.kind is p.KEYWORD_ONLY}
         for kname, (ktype, _) in self.kwargs.items():
             if not isinstance(ktype, KwargType):
@@ -86,7 +89,8 @@ class OpDef:
         # what a node's kwargs start from: every optional kwarg at its default (see complete_kwargs)
         self.defaults = {k: d for k, (_, d) in self.kwargs.items() if d is not inspect.Parameter.empty}
         # ops that `apply` may run on its short path: fixed arity, no required kwargs, no index arguments
-        self.plain = self.arity in (1, 2) and not self.required and not int_args and not check_shape
+        self.plain = self.arity in (1, 2) and self.min_arity == self.arity and not self.required \
+            and not int_args and not check_shape
         # torch names some nodes by overload (sum over dims is SumBackward1): a callable picks the name
         # from the node's kwargs and inputs; the catalog shows its choice for default kwargs (inputs None)
         self.grad_fn_rule = grad_fn if callable(grad_fn) else None
@@ -125,6 +129,11 @@ class OpDef:
                                 f"({want}): {e}") from None
 
     @property
+    def shown_args(self) -> list[str]:
+        """The positional arguments as the catalog writes them: optional ones as "bias=null"."""
+        return [a if i < self.min_arity else a + "=null" for i, a in enumerate(self.args)]
+
+    @property
     def differentiable(self) -> bool:
         return self.vjp is not None
 
@@ -156,7 +165,7 @@ class OpDef:
             "name": self.name,
             "arity": "variadic" if self.variadic else self.arity,
             "args": ["*" + self.args[0]] if self.variadic and self.args else
-                    (["*tensors"] if self.variadic else self.args),
+                    (["*tensors"] if self.variadic else self.shown_args),
             "kwargs": [{"name": k, "type": t.name, "required": d is inspect.Parameter.empty,
                         "default": None if d is inspect.Parameter.empty else _plain(d),
                         "aliases": [a for a, target in self.kwarg_aliases.items() if target == k]}

@@ -476,7 +476,8 @@ class _Loader:
             return Meta(_shape(ref[1], what), None if ref[2] is None else _dtype(ref[2], what))
         if kind == "v" and len(ref) == 2:
             v = self.value(ref[1], what)
-            if type(v) not in (bool, int, float) and not isinstance(v, np.generic):
+            # None: an optional tensor argument left out (linear without a bias)
+            if v is not None and type(v) not in (bool, int, float) and not isinstance(v, np.generic):
                 raise _fail(f"{what} is not a number")
             return v
         raise _fail(f"{what} is malformed")

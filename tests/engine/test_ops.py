@@ -339,6 +339,148 @@ CASES.update({
                     C(lambda a: E.masked_fill(a, np.array([True, False, True]), 0.0), normal(2, 3), label="broadcast")],
 })
 
+
+# ---------------------------------------------------------------------------- linear algebra and nn families
+
+
+def well_conditioned(*shape):
+    """Square matrices far from singular (inv, solve and det gradients stay tame)."""
+    return normal(*shape) + 3.0 * np.eye(shape[-1])
+
+
+def mT(x):
+    return E.transpose(x, axes=list(range(x.ndim - 2)) + [x.ndim - 1, x.ndim - 2])
+
+
+def sym(x):
+    """Symmetric input built inside the checked function: cholesky and eigvalsh read one triangle only."""
+    return x + mT(x)
+
+
+def spd(x):
+    return x @ mT(x) + 3.0 * np.eye(x.shape[-1], dtype=x.dtype)
+
+
+def einsum_cases():
+    return [C(lambda *xs, eq=eq: E.einsum(eq, *xs), *[normal(*s) for s in shapes], label=eq) for eq, shapes in [
+        ("ij,jk->ik", [(2, 3), (3, 2)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->", [(2, 3)]),
+        ("ij->ji", [(2, 3)]), ("...ij,...jk", [(2, 1, 2, 3), (3, 3, 2)]), ("ij,ij->ij", [(1, 3), (2, 3)]),
+        ("iij,j->i", [(2, 2, 3), (3,)]), ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]), ("i,j", [(2,), (3,)]),
+        ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("i,i->", [(3,), (3,)])]] + [
+        C(lambda a, b: E.einsum(a, b, subscripts="ij,j->i"), normal(2, 3), normal(3), label="subscripts kwarg"),
+        C(lambda a: E.einsum("ij,jk->ik", a, np.ones((3, 2))), normal(2, 3), label="constant right")]
+
+
+CASES.update({
+    "einsum": einsum_cases(),
+    "tensordot": [C(f("tensordot"), normal(2, 3, 2), normal(3, 2, 2), label="axes=2"),
+                  C(f("tensordot", axes=[[0, 2], [1, 0]]), normal(2, 3, 4), normal(4, 2, 2), label="lists"),
+                  C(f("tensordot", axes=0), normal(2), normal(3), label="outer"),
+                  C(f("tensordot", axes=1), normal(2, 3), normal(3), label="axes=1")],
+    "kron": [C(f("kron"), normal(2, 3), normal(3, 2)), C(f("kron"), normal(2), normal(2, 3), label="ranks differ"),
+             C(f("kron"), normal(), normal(3), label="0-d")],
+    "inv": [C(f("inv"), well_conditioned(3, 3)), C(f("inv"), well_conditioned(2, 2, 2), label="batched")],
+    "det": [C(f("det"), normal(3, 3)), C(f("det"), normal(2, 2, 2), label="batched")],
+    "logdet": [C(lambda x: E.logdet(spd(x)), normal(3, 3)), C(f("logdet"), well_conditioned(2, 2, 2), label="batched")],
+    "solve": [C(f("solve"), well_conditioned(3, 3), normal(3, 2), label="matrix"),
+              C(f("solve"), well_conditioned(3, 3), normal(3), label="vector"),
+              C(f("solve"), well_conditioned(2, 3, 3), normal(2, 3), label="batch of vectors"),
+              C(f("solve"), well_conditioned(3, 3), normal(2, 3, 1), label="broadcast batch")],
+    "cholesky": [C(lambda x: E.cholesky(spd(x)), normal(3, 3)),
+                 C(lambda x: E.cholesky(spd(x)), normal(2, 2, 2), label="batched")],
+    "eigvalsh": [C(lambda x: E.eigvalsh(sym(x)), normal(3, 3)),
+                 C(lambda x: E.eigvalsh(sym(x)), normal(2, 2, 2), label="batched")],
+    "eigvecsh": [C(lambda x: E.eigvecsh(sym(x)) ** 2, normal(3, 3), label="squared: free of the sign choice")],
+    "trace": [C(f("trace"), normal(3, 3)), C(f("trace"), normal(2, 3), label="wide"),
+              C(f("trace", offset=1, axis1=1, axis2=2), normal(2, 3, 3), label="offset, axes")],
+    "diag": [C(f("diag"), normal(3)), C(f("diag", k=-1), normal(2), label="1-d, k=-1"),
+             C(f("diag"), normal(3, 2), label="2-d"), C(f("diag", k=1), normal(3, 3), label="2-d, k=1")],
+    "diagonal": [C(f("diagonal"), normal(3, 3)), C(f("diagonal", offset=-1, axis1=2, axis2=0), normal(3, 2, 2),
+                                                  label="offset, axes")],
+    "diagonal_backward": [C(f("diagonal_backward", shape=[3, 4], offset=1), normal(3))],
+    "tril": [C(f("tril"), normal(3, 3)), C(f("tril", k=-1), normal(2, 2, 3), label="batched, k=-1")],
+    "triu": [C(f("triu"), normal(3, 3)), C(f("triu", k=1), normal(2, 2, 3), label="batched, k=1")],
+})
+
+
+def probs(*shape):
+    return rng.uniform(0.1, 0.9, size=shape)
+
+
+NN_LABELS = np.array([0, 2, 1])
+CLASS_WEIGHT = np.array([1.0, 2.0, 0.5, 1.5])
+WEIGHT32 = np.float32([1.0, 2.0, 3.0])  # float32 constants: the float32 tests keep their dtype
+GEOMETRY = {"padding": [1, 0, 0, 1], "stride": [2, 1], "dilation": [1, 2], "groups": 1}  # (1, 2, 3, 4) -> 2 x 3
+GROUPED = {**GEOMETRY, "groups": 2}
+
+CASES.update({
+    "linear": [C(f("linear"), normal(4, 3), normal(2, 3), normal(2), label="bias"),
+               C(f("linear"), normal(4, 3), normal(2, 3), label="no bias"),
+               C(f("linear"), normal(2, 2, 3), normal(2, 3), normal(2), label="3-d"),
+               C(f("linear"), normal(3), normal(2, 3), label="1-d"),
+               C(lambda x, w, b: E.linear(x, w, bias=b), normal(2, 3), normal(2, 3), normal(2), label="bias by name")],
+    "conv1d": [C(f("conv1d", stride=2, padding=1), normal(2, 2, 5), normal(3, 2, 2), normal(3),
+                 label="stride, padding"),
+               C(f("conv1d", dilation=2, padding="same"), normal(1, 2, 5), normal(2, 2, 3), label="dilation, same"),
+               C(f("conv1d", groups=2), normal(2, 4), normal(2, 1, 2), label="unbatched, groups")],
+    "conv2d": [C(f("conv2d", padding=1), normal(1, 2, 3, 3), normal(2, 2, 2, 2), normal(2), label="padding"),
+               C(f("conv2d", stride=[2, 1], dilation=[1, 2]), normal(1, 1, 4, 4), normal(2, 1, 2, 2),
+                 label="stride, dilation"),
+               C(f("conv2d", groups=2, padding="same"), normal(1, 4, 3, 3), normal(2, 2, 3, 2), label="groups, same"),
+               C(f("conv2d"), normal(2, 3, 3), normal(1, 2, 2, 2), label="unbatched")],
+    "conv_batched": [C(f("conv_batched", **GEOMETRY), normal(1, 2, 3, 4), normal(2, 2, 2, 2)),
+                     C(f("conv_batched", **GROUPED), normal(1, 2, 3, 4), normal(2, 1, 2, 2), label="groups")],
+    "conv_input_grad": [C(f("conv_input_grad", shape=[1, 2, 3, 4], **GEOMETRY), normal(1, 2, 2, 3), normal(2, 2, 2, 2)),
+                        C(f("conv_input_grad", shape=[1, 2, 3, 4], **GROUPED), normal(1, 2, 2, 3), normal(2, 1, 2, 2),
+                          label="groups")],
+    "conv_weight_grad": [C(f("conv_weight_grad", kernel=[2, 2], **GEOMETRY), normal(1, 2, 2, 3), normal(1, 2, 3, 4)),
+                         C(f("conv_weight_grad", kernel=[2, 2], **GROUPED), normal(1, 2, 2, 3), normal(1, 2, 3, 4),
+                           label="groups")],
+    "max_pool2d": [C(f("max_pool2d", kernel_size=2), no_tie_values(1, 2, 4, 4), label="kernel 2"),
+                   C(f("max_pool2d", kernel_size=3, stride=2, padding=1), no_tie_values(2, 5, 5),
+                     label="unbatched, stride, padding"),
+                   C(f("max_pool2d", kernel_size=[2, 1], stride=1), no_tie_values(1, 1, 3, 2), label="overlapping")],
+    "avg_pool2d": [C(f("avg_pool2d", kernel_size=2), normal(1, 2, 4, 4), label="kernel 2"),
+                   C(f("avg_pool2d", kernel_size=3, stride=2, padding=1), normal(2, 5, 5),
+                     label="unbatched, stride, padding")],
+    "layer_norm": [C(f("layer_norm", normalized_shape=[3]), normal(2, 3), normal(3), normal(3), label="affine"),
+                   C(f("layer_norm", normalized_shape=[2, 3]), normal(2, 2, 3), label="two axes, plain")],
+    "batch_norm": [C(f("batch_norm"), normal(4, 3), normal(3), normal(3), label="(N, C), affine"),
+                   C(f("batch_norm", eps=1e-3), normal(2, 2, 2, 2), label="(N, C, H, W)")],
+    "embedding": [C(lambda w: E.embedding(np.array([[0, 2], [1, 1]]), w), normal(3, 4), label="repeated"),
+                  C(lambda w: E.embedding(np.array(1), w), normal(3, 2), label="0-d index")],
+    "dropout": [C(f("dropout", p=0.3, seed=3), normal(3, 4)), C(f("dropout", p=0.0, seed=1), normal(2), label="p=0"),
+                C(f("dropout", p=1.0, seed=1), normal(2), label="p=1")],
+    "binary_cross_entropy": [C(f("binary_cross_entropy"), probs(2, 3), probs(2, 3), label="target too"),
+                             C(lambda p: E.binary_cross_entropy(p, np.full((2, 3), 0.25, np.float32), WEIGHT32),
+                               probs(2, 3), label="weight")],
+    "binary_cross_entropy_with_logits": [
+        C(f("binary_cross_entropy_with_logits"), normal(2, 3), probs(2, 3), label="target too"),
+        C(lambda x, t: E.binary_cross_entropy_with_logits(x, t, WEIGHT32, WEIGHT32[::-1]),
+          normal(2, 3), probs(2, 3), label="weight, pos_weight")],
+    "nll_loss": [C(lambda x: E.nll_loss(x, NN_LABELS), normal(3, 4)),
+                 C(lambda x: E.nll_loss(x, NN_LABELS, CLASS_WEIGHT, ignore_index=2), normal(3, 4),
+                   label="weight, ignore_index"),
+                 C(lambda x: E.nll_loss(x, np.array([[0, 1], [2, 2]])), normal(2, 3, 2), label="(N, C, d)")],
+    "l1_loss": [C(f("l1_loss"), normal(2, 3), apart(normal(2, 3))),
+                C(f("l1_loss"), normal(2, 3), normal(3), label="bcast")],
+    "smooth_l1_loss": [C(f("smooth_l1_loss", beta=0.5), normal(2, 3), normal(2, 3)),
+                       C(f("smooth_l1_loss", beta=0.0), normal(2, 3), normal(2, 3), label="beta=0")],
+    "huber_loss": [C(f("huber_loss", delta=0.5), normal(2, 3), normal(2, 3)), C(f("huber_loss"), normal(3), normal(3))],
+    "kl_div": [C(f("kl_div"), normal(2, 3), probs(2, 3)), C(f("kl_div", log_target=True), normal(2, 3), normal(2, 3),
+                                                            label="log_target")],
+    "cosine_similarity": [C(f("cosine_similarity"), normal(2, 3), normal(2, 3)),
+                          C(f("cosine_similarity", axis=-1), normal(2, 3), normal(3), label="broadcast")],
+    "normalize": [C(f("normalize"), normal(2, 3)), C(f("normalize", p=1.0, axis=0), away(2, 3), label="p=1"),
+                  C(f("normalize", p=3.0, axis=-1), normal(2, 3), label="p=3")],
+})
+CASES["cross_entropy"] += [
+    C(lambda x: E.cross_entropy(x, NN_LABELS, CLASS_WEIGHT, ignore_index=1, label_smoothing=0.2), normal(3, 4),
+      label="weight, ignore_index, label_smoothing"),
+    C(lambda x, t: E.cross_entropy(x, t, label_smoothing=0.1), normal(3, 4), probs(3, 4), label="probabilities"),
+    C(lambda x, t: E.cross_entropy(x, t, CLASS_WEIGHT), normal(3, 4), probs(3, 4), label="probabilities, weight"),
+    C(lambda x: E.cross_entropy(x, np.array([[0, 1], [2, 2]])), normal(2, 3, 2), label="(N, C, d)")]
+
 NON_DIFFERENTIABLE = {"gt", "ge", "lt", "le", "eq", "ne", "logical_and", "logical_or", "logical_not"}
 ZERO_GRADIENT = {"sign", "floor", "ceil", "round"}
 
@@ -442,6 +584,61 @@ SECOND_PART = {name for name, o in E.OPS.items() if o.forward.__module__ in ("en
 def test_every_op_of_the_second_part_has_gradgradcheck_cases():
     missing = {n for n in SECOND_PART if E.OPS[n].differentiable} - set(GRADGRAD)
     assert not missing, f"ops without a gradgradcheck case: {sorted(missing)}"
+
+
+# linear algebra and nn families
+GRADGRAD.update({
+    "einsum": [C(lambda a, b: E.einsum("ij,jk->ik", a, b), normal(2, 3), normal(3, 2)),
+               C(lambda a: E.einsum("iij->ij", a * a), normal(2, 2, 2), label="diagonal"),
+               C(lambda a, b: E.einsum("...i,i", a, b), normal(2, 1, 3), normal(3), label="ellipsis")],
+    "tensordot": [C(f("tensordot", axes=[[1], [0]]), normal(2, 3), normal(3, 2))],
+    "kron": [C(f("kron"), normal(2), normal(2, 2))],
+    "inv": [C(f("inv"), well_conditioned(2, 2))],
+    "det": [C(f("det"), normal(3, 3))],
+    "logdet": [C(f("logdet"), well_conditioned(2, 2))],
+    "solve": [C(f("solve"), well_conditioned(2, 2), normal(2, 2)), C(f("solve"), well_conditioned(2, 2), normal(2))],
+    "cholesky": [C(lambda x: E.cholesky(spd(x)), normal(2, 2))],
+    "eigvalsh": [C(lambda x: E.eigvalsh(sym(x)), normal(3, 3))],
+    "eigvecsh": [C(lambda x: E.eigvecsh(sym(x)) ** 2, normal(2, 2))],
+    "diagonal_backward": [C(lambda g: E.diagonal_backward(g * g, shape=[2, 3], offset=1), normal(2))],
+    "trace": [C(lambda x: E.trace(x * x), normal(2, 2))],
+    "diag": [C(lambda x: E.diag(x * x), normal(2)), C(lambda x: E.diag(x * x), normal(2, 2), label="2-d")],
+    "diagonal": [C(lambda x: E.diagonal(x * x, offset=1), normal(2, 3))],
+    "tril": [C(lambda x: E.tril(x * x), normal(2, 2))],
+    "triu": [C(lambda x: E.triu(x * x), normal(2, 2))],
+    "linear": [C(lambda x, w, b: E.linear(x * x, w, b), normal(2, 3), normal(2, 3), normal(2))],
+    "conv1d": [C(lambda x, w: E.conv1d(x * x, w, padding=1, stride=2), normal(1, 2, 4), normal(2, 2, 2))],
+    "conv2d": [C(lambda x, w, b: E.conv2d(x * x, w, b, groups=2, dilation=[2, 1]), normal(1, 2, 3, 3),
+                 normal(2, 1, 2, 2), normal(2))],
+    "conv_batched": [C(f("conv_batched", **GROUPED), normal(1, 2, 3, 4), normal(2, 1, 2, 2))],
+    "conv_input_grad": [C(f("conv_input_grad", shape=[1, 2, 3, 4], **GROUPED), normal(1, 2, 2, 3), normal(2, 1, 2, 2))],
+    "conv_weight_grad": [C(f("conv_weight_grad", kernel=[2, 2], **GROUPED), normal(1, 2, 2, 3), normal(1, 2, 3, 4))],
+    "max_pool2d": [C(lambda x: E.max_pool2d(x * x, kernel_size=2), no_tie_values(1, 1, 2, 4) + 3.0)],
+    "avg_pool2d": [C(lambda x: E.avg_pool2d(x * x, kernel_size=2, padding=1), normal(1, 1, 2, 2))],
+    "layer_norm": [C(f("layer_norm", normalized_shape=[3]), normal(2, 3), normal(3), normal(3))],
+    "batch_norm": [C(f("batch_norm"), normal(3, 2), normal(2), normal(2))],
+    "embedding": [C(lambda w: E.embedding(np.array([0, 0, 1]), w * w), normal(2, 2))],
+    "dropout": [C(lambda x: E.dropout(x * x, p=0.5, seed=0), normal(4))],
+    "binary_cross_entropy": [C(f("binary_cross_entropy"), probs(2, 2), probs(2, 2))],
+    "binary_cross_entropy_with_logits": [C(f("binary_cross_entropy_with_logits"), normal(2, 2), probs(2, 2))],
+    "nll_loss": [C(lambda x: E.nll_loss(x * x, NN_LABELS, CLASS_WEIGHT), normal(3, 4))],
+    "l1_loss": [C(lambda a, b: E.l1_loss(a * a, b), normal(3), 5.0 + normal(3))],
+    "smooth_l1_loss": [C(f("smooth_l1_loss", beta=0.5), normal(2, 3), normal(2, 3))],
+    "huber_loss": [C(f("huber_loss", delta=0.5), normal(2, 3), normal(2, 3))],
+    "kl_div": [C(f("kl_div"), normal(2, 2), probs(2, 2))],
+    "cosine_similarity": [C(f("cosine_similarity"), normal(2, 3), normal(2, 3))],
+    "normalize": [C(f("normalize", p=3.0), normal(2, 3)), C(f("normalize"), normal(2, 3), label="p=2")],
+    "cross_entropy": GRADGRAD["cross_entropy"] + [
+        C(lambda x: E.cross_entropy(x, NN_LABELS, CLASS_WEIGHT, label_smoothing=0.2), normal(3, 4),
+          label="weight, label_smoothing"),
+        C(lambda x, t: E.cross_entropy(x, t, label_smoothing=0.1), normal(2, 3), probs(2, 3), label="probabilities")],
+})
+
+
+def test_linear_algebra_and_nn_ops_have_second_order_cases():
+    ours = {name for name, o in E.OPS.items() if o.differentiable and o.forward.__module__ in
+            ("engine.ops_linalg", "engine.ops_nn")}
+    assert ours - set(GRADGRAD) == set()
 
 
 @pytest.mark.parametrize("fn, inputs, opts", _params(GRADGRAD))

@@ -378,6 +378,223 @@ PARITY.update({
 })
 
 
+# ---------------------------------------------------------------------------- linear algebra and nn families
+
+
+def well_conditioned(*shape):
+    return normal(*shape) + 3.0 * np.eye(shape[-1])
+
+
+def spd(*shape):
+    m = normal(*shape)
+    return m @ np.swapaxes(m, -1, -2) + 3.0 * np.eye(shape[-1])
+
+
+EINSUMS = [("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->j", [(2, 3)]),
+           ("ij->ji", [(2, 3)]), ("...ij,...jk", [(2, 1, 2, 3), (3, 3, 2)]), ("ij,ij->ij", [(1, 3), (2, 3)]),
+           ("i,j", [(2,), (3,)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("ij,jk,k->i", [(2, 3), (3, 4), (4,)]),
+           ("i,i,i->i", [(3,), (3,), (3,)]), ("iij,j->i", [(2, 2, 3), (3,)])]
+
+PARITY.update({
+    "einsum": [P(lambda *xs, eq=eq: E.einsum(eq, *xs), lambda *ts, eq=eq: torch.einsum(eq, *ts),
+                 *[normal(*s) for s in shapes], label=eq) for eq, shapes in EINSUMS],
+    "tensordot": [P(E.tensordot, torch.tensordot, normal(2, 3, 4), normal(3, 4, 2), label="axes=2"),
+                  P(lambda a, b: E.tensordot(a, b, axes=[[0, 2], [2, 0]]),
+                    lambda a, b: torch.tensordot(a, b, dims=([0, 2], [2, 0])), normal(2, 3, 4), normal(4, 2, 2),
+                    label="lists"),
+                  P(lambda a, b: E.tensordot(a, b, axes=0), lambda a, b: torch.tensordot(a, b, dims=0), normal(2),
+                    normal(3), label="outer")],
+    "kron": [P(E.kron, torch.kron, normal(2, 3), normal(3, 2)),
+             P(E.kron, torch.kron, normal(2), normal(2, 3), label="ranks differ")],
+    "inv": [P(E.inv, torch.linalg.inv, well_conditioned(3, 3)),
+            P(E.inv, torch.linalg.inv, well_conditioned(2, 3, 3), label="batched")],
+    "det": [P(E.det, torch.linalg.det, normal(3, 3)), P(E.det, torch.linalg.det, normal(2, 2, 2), label="batched"),
+            P(E.det, torch.linalg.det, np.array([[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, 1.0, 2.0]], np.eye(3)]),
+              label="singular (rank 2) in a batch")],
+    "logdet": [P(E.logdet, torch.logdet, spd(3, 3)), P(E.logdet, torch.logdet, spd(2, 2, 2), label="batched"),
+               P(E.logdet, torch.logdet, np.array([[[-1.0, 0.0], [0.0, 2.0]], [[1.0, 0.5], [0.5, 2.0]]]),
+                 label="negative determinant: NaN")],
+    "solve": [P(E.solve, torch.linalg.solve, well_conditioned(3, 3), normal(3, 2), label="matrix"),
+              P(E.solve, torch.linalg.solve, well_conditioned(3, 3), normal(3), label="vector"),
+              P(E.solve, torch.linalg.solve, well_conditioned(2, 3, 3), normal(2, 3), label="batch of vectors"),
+              P(E.solve, torch.linalg.solve, well_conditioned(3, 3), normal(2, 3, 2), label="broadcast batch")],
+    "cholesky": [P(E.cholesky, torch.linalg.cholesky, spd(3, 3)),
+                 P(E.cholesky, torch.linalg.cholesky, spd(2, 2, 2), label="batched")],
+    "eigvalsh": [P(E.eigvalsh, torch.linalg.eigvalsh, spd(3, 3)),
+                 P(E.eigvalsh, torch.linalg.eigvalsh, spd(2, 3, 3), label="batched")],
+    "eigvecsh": [P(lambda x: E.eigvecsh(x) ** 2, lambda t: torch.linalg.eigh(t)[1] ** 2, spd(3, 3),
+                   label="squared: free of the sign choice")],
+    "trace": [P(E.trace, torch.trace, normal(3, 4)),
+              P(lambda x: E.trace(x, offset=1, axis1=1, axis2=2), lambda t: t.diagonal(1, 1, 2).sum(-1),
+                normal(2, 3, 3), label="offset, axes")],
+    "diag": [P(E.diag, torch.diag, normal(3), label="1-d"), P(lambda x: E.diag(x, k=-1), lambda t: torch.diag(t, -1),
+                                                               normal(3), label="1-d, k=-1"),
+             P(E.diag, torch.diag, normal(3, 4), label="2-d"),
+             P(lambda x: E.diag(x, k=1), lambda t: torch.diag(t, 1), normal(3, 4), label="2-d, k=1")],
+    "diagonal": [P(E.diagonal, torch.diagonal, normal(3, 4)),
+                 P(lambda x: E.diagonal(x, offset=-1, axis1=2, axis2=0),
+                   lambda t: torch.diagonal(t, -1, 2, 0), normal(3, 2, 4), label="offset, axes")],
+    "diagonal_backward": [P(lambda g: E.diagonal_backward(g, shape=[3, 4], offset=1),
+                            lambda g: torch.diagonal_scatter(torch.zeros(3, 4, dtype=D), g, 1), normal(3),
+                            name="DiagonalBackwardBackward0", label="torch: diagonal_scatter")],
+    "tril": [P(E.tril, torch.tril, normal(3, 3)), P(lambda x: E.tril(x, k=-1), lambda t: torch.tril(t, -1),
+                                                      normal(2, 3, 4), label="batched, k=-1")],
+    "triu": [P(E.triu, torch.triu, normal(3, 3)), P(lambda x: E.triu(x, k=1), lambda t: torch.triu(t, 1),
+                                                      normal(2, 3, 4), label="batched, k=1")],
+})
+
+
+def probs(*shape):
+    return rng.uniform(0.1, 0.9, size=shape)
+
+
+def distinct(*shape):
+    return rng.permutation(np.linspace(-2.0, 2.0, int(np.prod(shape)))).reshape(shape)
+
+
+def dropout_mask(shape, p, seed):
+    """The contract of dropout: keep where numpy's default generator, seeded, draws at least p."""
+    return torch.from_numpy((np.random.default_rng(seed).random(shape) >= p) / (1.0 - p))
+
+
+def quiet(fn):
+    """torch's function without its advisory warnings (kl_div's 'mean', padding='same' with an even kernel)."""
+    def call(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return fn(*args, **kwargs)
+    return call
+
+
+CLASS_WEIGHT = np.array([1.0, 2.0, 0.5, 1.5])
+WEIGHT_T = torch.tensor(CLASS_WEIGHT)
+NN_LABELS = ints(0, 2, 1)
+
+
+GEOMETRY = {"padding": [1, 1, 0, 0], "stride": [2, 1], "dilation": [1, 2], "groups": 1}  # (1, 2, 3, 4) -> 2 x 2
+TORCH_GEOMETRY = {"padding": (1, 0), "stride": (2, 1), "dilation": (1, 2)}
+
+
+PARITY.update({
+    "linear": [P(E.linear, TF.linear, normal(4, 3), normal(2, 3), normal(2), label="bias"),
+               P(E.linear, TF.linear, normal(4, 3), normal(2, 3), label="no bias"),
+               P(E.linear, TF.linear, normal(2, 4, 3), normal(2, 3), normal(2), label="3-d"),
+               P(E.linear, TF.linear, normal(2, 4, 3), normal(2, 3), label="3-d, no bias"),
+               P(E.linear, TF.linear, normal(3), normal(2, 3), normal(2), label="1-d"),
+               P(E.linear, TF.linear, normal(3), normal(2, 3), label="1-d, no bias")],
+    "conv1d": [P(lambda x, w, b: E.conv1d(x, w, b, stride=2, padding=1),
+                 lambda x, w, b: TF.conv1d(x, w, b, stride=2, padding=1), normal(2, 2, 5), normal(3, 2, 2), normal(3),
+                 label="stride, padding"),
+               P(lambda x, w: E.conv1d(x, w, dilation=2, padding="same"),
+                 lambda x, w: TF.conv1d(x, w, dilation=2, padding="same"), normal(1, 2, 6), normal(2, 2, 2),
+                 label="dilation, same (uneven)"),
+               P(lambda x, w: E.conv1d(x, w, groups=2), lambda x, w: TF.conv1d(x, w, groups=2), normal(2, 4),
+                 normal(2, 1, 2), label="unbatched, groups")],
+    "conv2d": [P(lambda x, w, b: E.conv2d(x, w, b, padding=1), lambda x, w, b: TF.conv2d(x, w, b, padding=1),
+                 normal(2, 2, 4, 4), normal(3, 2, 3, 3), normal(3), label="padding"),
+               P(lambda x, w: E.conv2d(x, w, stride=[2, 1], dilation=[1, 2], padding=[0, 1]),
+                 lambda x, w: TF.conv2d(x, w, stride=(2, 1), dilation=(1, 2), padding=(0, 1)), normal(1, 1, 5, 5),
+                 normal(2, 1, 2, 2), label="stride, dilation, padding per axis"),
+               P(lambda x, w: E.conv2d(x, w, groups=2, padding="same"),
+                 lambda x, w: quiet(TF.conv2d)(x, w, groups=2, padding="same"), normal(1, 4, 4, 3), normal(4, 2, 3, 2),
+                 label="groups, same"),
+               P(E.conv2d, TF.conv2d, normal(2, 3, 3), normal(1, 2, 2, 2), label="unbatched")],
+    "conv_batched": [P(lambda x, w: E.conv_batched(x, w, **GEOMETRY), lambda x, w: TF.conv2d(x, w, **TORCH_GEOMETRY),
+                       normal(1, 2, 3, 4), normal(2, 2, 2, 2))],
+    "conv_input_grad": [P(lambda g, w: E.conv_input_grad(g, w, shape=[1, 2, 3, 4], **GEOMETRY),
+                          lambda g, w: torch.nn.grad.conv2d_input((1, 2, 3, 4), w, g, **TORCH_GEOMETRY),
+                          normal(1, 2, 2, 2), normal(2, 2, 2, 2))],
+    "conv_weight_grad": [P(lambda g, x: E.conv_weight_grad(g, x, kernel=[2, 2], **GEOMETRY),
+                           lambda g, x: torch.nn.grad.conv2d_weight(x, (2, 2, 2, 2), g, **TORCH_GEOMETRY),
+                           normal(1, 2, 2, 2), normal(1, 2, 3, 4))],
+    "max_pool2d": [P(lambda x: E.max_pool2d(x, kernel_size=2), lambda t: TF.max_pool2d(t, 2), distinct(2, 2, 4, 4)),
+                   P(lambda x: E.max_pool2d(x, kernel_size=3, stride=2, padding=1),
+                     lambda t: TF.max_pool2d(t, 3, 2, 1), distinct(2, 5, 5), label="unbatched, stride, padding"),
+                   P(lambda x: E.max_pool2d(x, kernel_size=[2, 1], stride=1), lambda t: TF.max_pool2d(t, (2, 1), 1),
+                     np.array([[[[1.0, 2.0], [1.0, 0.0], [3.0, 3.0]]]]), label="ties go to the first")],
+    "avg_pool2d": [P(lambda x: E.avg_pool2d(x, kernel_size=2), lambda t: TF.avg_pool2d(t, 2), normal(2, 2, 4, 4)),
+                   P(lambda x: E.avg_pool2d(x, kernel_size=3, stride=2, padding=1),
+                     lambda t: TF.avg_pool2d(t, 3, 2, 1), normal(2, 5, 5), label="unbatched, stride, padding")],
+    "layer_norm": [P(lambda x, w, b: E.layer_norm(x, w, b, normalized_shape=[3]),
+                     lambda x, w, b: TF.layer_norm(x, (3,), w, b), normal(2, 3), normal(3), normal(3), label="affine"),
+                   P(lambda x: E.layer_norm(x, normalized_shape=[2, 3], eps=1e-3),
+                     lambda t: TF.layer_norm(t, (2, 3), eps=1e-3), normal(4, 2, 3), label="two axes")],
+    "batch_norm": [P(E.batch_norm, lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True), normal(4, 3),
+                     normal(3), normal(3), label="(N, C), affine"),
+                   P(E.batch_norm, lambda t: TF.batch_norm(t, None, None, training=True), normal(2, 3, 2, 2),
+                     label="(N, C, H, W)")],
+    "embedding": [P(E.embedding, TF.embedding, ints(0, 2, 2, 1), normal(3, 4)),
+                  P(E.embedding, TF.embedding, np.array([[0, 1], [1, 1]]), normal(2, 3), label="2-d indices")],
+    "dropout": [P(lambda x: E.dropout(x, p=0.3, seed=5), lambda t: t * dropout_mask((3, 4), 0.3, 5), normal(3, 4)),
+                P(lambda x: E.dropout(x, p=0.9, seed=1), lambda t: t * dropout_mask((50,), 0.9, 1), normal(50),
+                  label="p=0.9")],
+    "binary_cross_entropy": [
+        P(E.binary_cross_entropy, TF.binary_cross_entropy, probs(2, 3), probs(2, 3)),
+        P(lambda p: E.binary_cross_entropy(p, np.full(3, 0.3), CLASS_WEIGHT[:3]),
+          lambda p: TF.binary_cross_entropy(p, torch.full((3,), 0.3, dtype=D), weight=WEIGHT_T[:3]), probs(3),
+          label="weight"),
+        P(lambda p: E.binary_cross_entropy(p, np.array([1.0, 0.0, 0.0])),
+          lambda p: TF.binary_cross_entropy(p, torch.tensor([1.0, 0.0, 0.0], dtype=D)), np.array([0.0, 1.0, 0.5]),
+          label="log clamped at -100")],
+    "binary_cross_entropy_with_logits": [
+        P(E.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits, normal(2, 3), probs(2, 3)),
+        P(lambda x, t: E.binary_cross_entropy_with_logits(x, t, CLASS_WEIGHT[:3], CLASS_WEIGHT[1:]),
+          lambda x, t: TF.binary_cross_entropy_with_logits(x, t, weight=WEIGHT_T[:3], pos_weight=WEIGHT_T[1:]),
+          normal(2, 3), probs(2, 3), label="weight, pos_weight"),
+        P(E.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits, np.array([-800.0, 800.0]),
+          np.array([1.0, 0.0]), label="large logits")],
+    "nll_loss": [P(E.nll_loss, TF.nll_loss, normal(3, 4), NN_LABELS),
+                 P(lambda x, y: E.nll_loss(x, y, CLASS_WEIGHT, ignore_index=2),
+                   lambda x, y: TF.nll_loss(x, y, WEIGHT_T, ignore_index=2), normal(3, 4), NN_LABELS,
+                   label="weight, ignore_index"),
+                 P(E.nll_loss, TF.nll_loss, normal(2, 3, 2), np.array([[0, 1], [2, 2]]), label="(N, C, d)"),
+                 P(E.nll_loss, TF.nll_loss, normal(4), np.array(3), label="(C,)")],
+    "l1_loss": [P(E.l1_loss, TF.l1_loss, normal(2, 3), normal(2, 3)),
+                P(E.l1_loss, lambda t, u: TF.l1_loss(t, u.expand(2, 3)), normal(2, 3), normal(3), label="bcast"),
+                P(E.l1_loss, TF.l1_loss, np.array([1.0, 2.0]), np.array([1.0, 0.0]), label="at 0")],
+    "smooth_l1_loss": [P(lambda a, b: E.smooth_l1_loss(a, b, beta=0.5), lambda a, b: TF.smooth_l1_loss(a, b, beta=0.5),
+                         normal(2, 3), normal(2, 3)),
+                       P(lambda a, b: E.smooth_l1_loss(a, b, beta=0.0), lambda a, b: TF.smooth_l1_loss(a, b, beta=0.0),
+                         normal(2, 3), normal(2, 3), label="beta=0")],
+    "huber_loss": [P(lambda a, b: E.huber_loss(a, b, delta=0.5), lambda a, b: TF.huber_loss(a, b, delta=0.5),
+                     normal(2, 3), normal(2, 3)),
+                   P(E.huber_loss, TF.huber_loss, 2.0 * normal(4), normal(4), label="delta=1")],
+    "kl_div": [P(E.kl_div, lambda x, t: quiet(TF.kl_div)(x, t, reduction="mean"), normal(2, 3), probs(2, 3)),
+               P(lambda x, t: E.kl_div(x, t, log_target=True),
+                 lambda x, t: quiet(TF.kl_div)(x, t, reduction="mean", log_target=True), normal(2, 3), normal(2, 3),
+                 label="log_target"),
+               P(lambda x: E.kl_div(x, np.array([0.0, 0.5])),
+                 lambda x: quiet(TF.kl_div)(x, torch.tensor([0.0, 0.5], dtype=D), reduction="mean"), normal(2),
+                 label="zero target")],
+    "cosine_similarity": [P(E.cosine_similarity, TF.cosine_similarity, normal(2, 3), normal(2, 3)),
+                          P(lambda a, b: E.cosine_similarity(a, b, axis=-1),
+                            lambda a, b: TF.cosine_similarity(a, b, dim=-1), normal(2, 3), normal(3), label="bcast")],
+    "normalize": [P(E.normalize, TF.normalize, normal(2, 3)),
+                  P(lambda x: E.normalize(x, p=1.0, axis=0), lambda t: TF.normalize(t, p=1.0, dim=0), away(2, 3),
+                    label="p=1"),
+                  P(lambda x: E.normalize(x, p=3.0, axis=-1), lambda t: TF.normalize(t, p=3.0, dim=-1), normal(2, 3),
+                    label="p=3")],
+})
+PARITY["cross_entropy"] += [
+    P(lambda x, y: E.cross_entropy(x, y, CLASS_WEIGHT), lambda x, y: TF.cross_entropy(x, y, WEIGHT_T), normal(3, 4),
+      NN_LABELS, label="weight"),
+    P(lambda x, y: E.cross_entropy(x, y, ignore_index=1), lambda x, y: TF.cross_entropy(x, y, ignore_index=1),
+      normal(3, 4), NN_LABELS, label="ignore_index"),
+    P(lambda x, y: E.cross_entropy(x, y, CLASS_WEIGHT, ignore_index=1, label_smoothing=0.2),
+      lambda x, y: TF.cross_entropy(x, y, WEIGHT_T, ignore_index=1, label_smoothing=0.2), normal(3, 4), NN_LABELS,
+      label="weight, ignore_index, label_smoothing"),
+    P(lambda x, y: E.cross_entropy(x, y, label_smoothing=0.3), lambda x, y: TF.cross_entropy(x, y, label_smoothing=0.3),
+      normal(4), np.array(2), label="(C,), label_smoothing"),
+    P(E.cross_entropy, TF.cross_entropy, normal(3, 4), probs(3, 4), label="probabilities"),
+    P(lambda x, t: E.cross_entropy(x, t, CLASS_WEIGHT, label_smoothing=0.1),
+      lambda x, t: TF.cross_entropy(x, t, WEIGHT_T, label_smoothing=0.1), normal(3, 4), probs(3, 4),
+      label="probabilities, weight, label_smoothing"),
+    P(E.cross_entropy, TF.cross_entropy, normal(2, 4, 2), np.array([[0, 3], [1, 1]]), label="(N, C, d)"),
+    P(E.cross_entropy, TF.cross_entropy, normal(2, 3, 2), probs(2, 3, 2), label="(N, C, d) probabilities"),
+    P(lambda x, y: E.cross_entropy(x, y, ignore_index=0), lambda x, y: TF.cross_entropy(x, y, ignore_index=0),
+      normal(2, 3), ints(0, 0), label="all ignored: NaN")]
+
+
 def test_every_catalog_op_has_a_parity_case():
     assert set(PARITY) == set(E.OPS), sorted(set(E.OPS) ^ set(PARITY))
 
