@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 import engine as E
 from engine.errors import LimitError, LinAlgError, OpError, ShapeError
 from engine.program import Namespace
+from engine.structure import Program
 
 rng = np.random.default_rng(7)
+
+
+def run(ns: Namespace, document: dict):
+    return ns.run(Program.from_dict(document))
 
 
 def T(*shape, requires_grad=True):
@@ -33,7 +38,7 @@ def test_einsum_takes_its_subscripts_first_or_by_name():
 
 def test_einsum_in_expressions_and_programs():
     ns = Namespace()
-    out = ns.run({"inputs": {"a": {"data": [[1.0, 2.0], [3.0, 4.0]], "requires_grad": True}},
+    out = run(ns, {"inputs": {"a": {"data": [[1.0, 2.0], [3.0, 4.0]], "requires_grad": True}},
                   "ops": [{"name": "t", "expr": 'einsum("ii", a)'},
                           {"name": "u", "op": "einsum", "args": ["a", "a"], "kwargs": {"subscripts": "ij,ij->"}}],
                   "backward": [{"output": "u"}]})
@@ -122,7 +127,7 @@ def test_optional_tensors_may_be_left_out_or_given_by_name():
 
 def test_nn_ops_in_expressions_and_programs():
     ns = Namespace()
-    out = ns.run({"inputs": {"x": {"data": np.ones((1, 1, 4, 4)).tolist(), "requires_grad": True},
+    out = run(ns, {"inputs": {"x": {"data": np.ones((1, 1, 4, 4)).tolist(), "requires_grad": True},
                              "w": {"data": np.ones((2, 1, 3, 3)).tolist(), "requires_grad": True}},
                   "ops": [{"name": "c", "expr": "conv2d(x, w, padding=1, stride=2)"},
                           {"name": "p", "op": "max_pool2d", "args": ["c"], "kwargs": {"kernel_size": 2}},
@@ -133,7 +138,7 @@ def test_nn_ops_in_expressions_and_programs():
     assert out["loss"].grad_fn.name == "AddBackward0"
     assert ns.variable("x").grad.shape == (1, 1, 4, 4) and ns.variable("w").grad.shape == (2, 1, 3, 3)
     with pytest.raises(OpError, match=r"'layer_norm' takes 1 to 3 arguments"):
-        ns.run({"ops": [{"name": "z", "expr": "layer_norm(normalized_shape=[4])"}]})
+        run(ns, {"ops": [{"name": "z", "expr": "layer_norm(normalized_shape=[4])"}]})
 
 
 @pytest.mark.parametrize("call, error, words", [
@@ -240,9 +245,9 @@ def test_convolution_by_kernel_offsets_has_second_derivatives(monkeypatch):
 
 def test_a_singular_matrix_in_a_program_is_a_linalg_error_at_its_op_and_changes_nothing():
     ns = Namespace()
-    ns.run({"inputs": {"m": {"data": [[1.0, 2.0], [2.0, 4.0]], "requires_grad": True}}})
+    run(ns, {"inputs": {"m": {"data": [[1.0, 2.0], [2.0, 4.0]], "requires_grad": True}}})
     with pytest.raises(LinAlgError) as e:
-        ns.run({"ops": [{"name": "d", "expr": "det(m)"}, {"name": "i", "op": "inv", "args": ["m"]}]})
+        run(ns, {"ops": [{"name": "d", "expr": "det(m)"}, {"name": "i", "op": "inv", "args": ["m"]}]})
     assert e.value.kind == "linalg-error" and e.value.op_index == 1 and "singular" in e.value.detail
     with pytest.raises(E.UnknownNameError):
         ns.variable("d")  # all or nothing: the det before it was not kept
@@ -383,7 +388,7 @@ def test_sessions_with_every_linear_algebra_and_nn_op_survive_a_snapshot():
     from engine.state import dump, load
 
     ns = Namespace()
-    ns.run(SNAPSHOT_PROGRAM)
+    run(ns, SNAPSHOT_PROGRAM)
     state = dump(ns)
     restored = load(state.manifest, {k: v.tobytes() for k, v in state.blobs.items()})
     for op in SNAPSHOT_PROGRAM["ops"]:
