@@ -24,7 +24,7 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gradserve")
 
 # Engine kinds that are not plain input errors; every other kind is a 422.
-ENGINE_STATUS = {"graph-freed": 409, "limit-exceeded": 413}
+ENGINE_STATUS = {"graph-freed": 409, "modified-in-place": 409, "limit-exceeded": 413}
 
 # The HTTP layer's own problem types, with the title each always carries.
 TITLES = {
@@ -151,7 +151,7 @@ def install_handlers(app: FastAPI) -> None:
 DESCRIPTIONS = {
     400: "The body is not JSON",
     404: "Unknown session (or expired, or deleted) or unknown variable",
-    409: "Backward through a graph whose saved buffers were freed",
+    409: "Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place",
     413: "A body, tensor, result or session over a limit",
     406: "format=svg asked of a server without Graphviz; format=dot works everywhere",
     415: "The body is not application/json",

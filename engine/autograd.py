@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import dispatch  # noqa: F401  (its on_register listener gives each op the function read below)
-from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError
+from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError, ModifiedInPlaceError
 from .graph import Node, current_journal, set_attr
 from .registry import OpDef, on_register
 from .tensor import Tensor, as_array, install_backward, meta_of
@@ -104,6 +104,8 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
         executed.append(node)
         if node.freed and node.op.saves:
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
+        if node.op.saves_inputs:
+            _check_versions(node)
         grads = node.op.call_vjp(F, g, node, create_graph) if g is not None else (None,) * len(node.next)
         for n, gi, x in zip(node.next, grads, node.inputs, strict=True):
             if n is None:
@@ -143,6 +145,35 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
             _accumulate(tensor, g)
         return None
     return result
+
+
+# Ops linear in each input save an input only for the others' gradients, as torch does (x * w saves w only
+# when x requires grad): input i is saved when one of SAVED_FOR[op][i] requires grad. Other ops save every
+# input they declare.
+SAVED_FOR = {"mul": ((1,), (0,)), "matmul": ((1,), (0,)), "dot": ((1,), (0,)), "outer": ((1,), (0,)),
+             "div": ((1,), (0, 1))}
+_TORCH_TYPES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "int64": "torch.LongTensor",
+                "bool": "torch.BoolTensor"}
+
+
+def _check_versions(node: Node) -> None:
+    """Refuse to use a saved input written in place since the node saved it (torch's version counters)."""
+    for i, x in enumerate(node.inputs):
+        if type(x) is not Tensor or x._vc is None:
+            continue
+        expected = 0 if node.versions is None else node.versions[i]
+        if x._vc.value == expected:
+            continue
+        saved_for = SAVED_FOR.get(node.op.name)
+        if saved_for is not None and all(node.next[k] is None for k in saved_for[i]):
+            continue  # torch did not save this one
+        which = "" if x.grad_fn is None else f", which is output 0 of {x.grad_fn.name},"
+        raise ModifiedInPlaceError(
+            "one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[{_TORCH_TYPES.get(x.data.dtype.name, x.data.dtype.name)} {list(x.data.shape)}]{which} is at "
+            f"version {x._vc.value}; expected version {expected} instead. Hint: enable anomaly detection to find "
+            "the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, "
+            "check_nan=False).")
 
 
 def _dependencies(roots: list[Node]) -> dict[Node, int]:

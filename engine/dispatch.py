@@ -144,6 +144,7 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
         nxt: tuple = (na,)
         x = values[0]
         inputs: tuple = (a,) if saves_inputs else (Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x),)
+        written = saves_inputs and a._vc is not None
     elif len(args) == 2:
         a, b = args
         na = (a.grad_fn or (a if a.requires_grad else None)) if type(a) is Tensor else None
@@ -154,7 +155,9 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
         x, y = values
         if saves_inputs:
             inputs = (a if type(a) is Tensor else x, b if type(b) is Tensor else y)
+            written = (type(a) is Tensor and a._vc is not None) or (type(b) is Tensor and b._vc is not None)
         else:
+            written = False
             inputs = (Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x),
                       Meta(y.shape, y.dtype) if type(y) is np.ndarray else meta_of(y))
     else:
@@ -165,11 +168,15 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
             inputs = tuple([a if type(a) is Tensor else x for a, x in zip(args, values)])
         else:
             inputs = tuple([Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x) for x in values])
+        written = saves_inputs and any(type(a) is Tensor and a._vc is not None for a in args)
     if opdef.int_args and saves_inputs:  # indices are kept as the int64 the forward read, not a float Tensor
         inputs = tuple([values[i] if i in opdef.int_args else x for i, x in enumerate(inputs)])
     if opdef.defaults:
         kwargs = opdef.complete_kwargs(kwargs)
-    return Tensor._make(out, Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None))
+    node = Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None)
+    if written:  # an input already written in place: the node remembers at which version it saw it
+        node.versions = tuple([x._version if type(x) is Tensor else 0 for x in inputs])
+    return Tensor._make(out, node)
 
 
 _RESULT_DTYPES = frozenset(DTYPES.values())

@@ -76,6 +76,20 @@ class GraphFreedError(EngineError):
     title = "Graph already freed"
 
 
+class ModifiedInPlaceError(EngineError):
+    """A backward through a node whose saved tensor was written in place (an optimizer step) since."""
+
+    kind = "modified-in-place"
+    title = "Saved tensor modified in place"
+
+
+class OptimizerError(EngineError):
+    """An optimizer asked for with an unknown or invalid hyperparameter, or a param it cannot update."""
+
+    kind = "invalid-optimizer"
+    title = "Invalid optimizer"
+
+
 class ExprError(EngineError):
     kind = "invalid-expr"
     title = "Malformed expression"

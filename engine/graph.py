@@ -59,7 +59,10 @@ class Journal:
 
     def rollback(self) -> None:
         for obj, attr, old in reversed(self.undo):
-            setattr(obj, attr, old)
+            if attr is None:  # an array written in place: its old values go back into the same array
+                np.copyto(obj, old)
+            else:
+                setattr(obj, attr, old)
         self.undo.clear()
 
 
@@ -92,6 +95,23 @@ def set_attr(obj: Any, attr: str, value: Any) -> None:
     setattr(obj, attr, value)
 
 
+def keep_values(array: np.ndarray) -> None:
+    """Before an array is written in place (an optimizer step), keep a copy for the journal's rollback."""
+    journal = current_journal()
+    if journal is not None:
+        journal.undo.append((array, None, array.copy()))
+
+
+class VersionCounter:
+    """How many in-place writes a tensor's data has had (torch's `_version`), shared by the tensors that
+    share the data (a detach); its value is journaled like any other graph state."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
 # ---------------------------------------------------------------------------- nodes
 
 class Meta:
@@ -122,7 +142,7 @@ class Node:
     the op, defaults included, so vjp rules and grad_fn names never repeat the forward's defaults.
     """
 
-    __slots__ = ("op", "kwargs", "next", "inputs", "out", "freed", "retained", "__weakref__")
+    __slots__ = ("op", "kwargs", "next", "inputs", "out", "freed", "retained", "versions", "__weakref__")
 
     def __init__(self, op, kwargs, next, inputs, out):
         self.op = op
@@ -132,6 +152,8 @@ class Node:
         self.out = out
         self.freed = False
         self.retained = None  # the Tensor whose grad is kept (retain_grad), if any
+        # the versions of the saved input Tensors when they were saved; None when all were at version 0
+        self.versions = None
 
     @property
     def name(self) -> str:

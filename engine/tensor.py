@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .errors import BackwardError, DTypeError, TensorError
-from .graph import Meta, set_attr
+from .graph import Meta, VersionCounter, keep_values, set_attr
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 # the dtypes a tensor may have, by the names programs use
@@ -60,7 +60,8 @@ def _why_unreadable(value, e: Exception) -> str:
 class Tensor:
     """A value in the graph: `data`, `grad`, `requires_grad`, `grad_fn`, `is_leaf`."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
+    # _vc: the VersionCounter, made on the first in-place write or detach (None: version 0, not shared)
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -68,6 +69,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self.requires_grad = False
+        self._vc = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -78,6 +80,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
+        t._vc = None
         return t
 
     # -- autograd attributes
@@ -106,7 +109,29 @@ class Tensor:
         return self.grad_fn is not None and self.grad_fn.retained is self
 
     def detach(self) -> Tensor:
-        return Tensor._make(self.data, None)
+        """The same data outside the graph; it shares the version counter, as torch's detach does."""
+        t = Tensor._make(self.data, None)
+        t._vc = self._counter()
+        return t
+
+    # -- in-place writes
+    @property
+    def _version(self) -> int:
+        """How many times the data was written in place (torch's `t._version`)."""
+        return 0 if self._vc is None else self._vc.value
+
+    def _counter(self) -> VersionCounter:
+        if self._vc is None:
+            self._vc = VersionCounter()
+        return self._vc
+
+    def write_(self, values) -> None:
+        """Write values into this tensor's data in place, as an optimizer step does: the same array (a
+        detached view sees the new values), its version bumped; both undone by a failed program."""
+        keep_values(self.data)
+        np.copyto(self.data, values, casting="same_kind")
+        counter = self._counter()
+        set_attr(counter, "value", counter.value + 1)
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate d self / d leaf into every leaf's grad (engine.backward)."""
