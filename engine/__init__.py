@@ -7,6 +7,7 @@
 """
 
 from . import functions as _functions
+from . import optim
 from .dispatch import limit_elements
 from .errors import (
     BackwardError,
@@ -15,7 +16,9 @@ from .errors import (
     ExprError,
     GraphFreedError,
     LimitError,
+    ModifiedInPlaceError,
     OpError,
+    OptimizerError,
     ShapeError,
     TensorError,
     UnknownNameError,
@@ -31,7 +34,7 @@ __all__ = [
     "Tensor", "as_array", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "gradgradcheck",
     "OPS", "limit_elements", "EngineError", "BackwardError", "DTypeError", "ExprError", "GraphFreedError",
-    "LimitError", "OpError", "ShapeError", "TensorError", "UnknownNameError", *_functions.__all__,
+    "LimitError", "ModifiedInPlaceError", "OpError", "OptimizerError", "ShapeError", "TensorError", "UnknownNameError", *_functions.__all__,
 ]
 
 
