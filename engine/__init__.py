@@ -34,7 +34,8 @@ __all__ = [
     "Tensor", "as_array", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "gradgradcheck",
     "OPS", "limit_elements", "EngineError", "BackwardError", "DTypeError", "ExprError", "GraphFreedError",
-    "LimitError", "ModifiedInPlaceError", "OpError", "OptimizerError", "ShapeError", "TensorError", "UnknownNameError", *_functions.__all__,
+    "LimitError", "ModifiedInPlaceError", "OpError", "OptimizerError", "ShapeError", "TensorError",
+    "UnknownNameError", "optim", *_functions.__all__,
 ]
 
 
