@@ -15,6 +15,7 @@ from .errors import (
     EngineError,
     ExprError,
     GraphFreedError,
+    LeafError,
     LimitError,
     ModifiedInPlaceError,
     OpError,
@@ -34,7 +35,7 @@ __all__ = [
     "Tensor", "as_array", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "gradgradcheck",
     "OPS", "limit_elements", "EngineError", "BackwardError", "DTypeError", "ExprError", "GraphFreedError",
-    "LimitError", "ModifiedInPlaceError", "OpError", "OptimizerError", "ShapeError", "TensorError",
+    "LeafError", "LimitError", "ModifiedInPlaceError", "OpError", "OptimizerError", "ShapeError", "TensorError",
     "UnknownNameError", "optim", *_functions.__all__,
 ]
 

@@ -158,7 +158,9 @@ _TORCH_TYPES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
 
 def _check_versions(node: Node) -> None:
     """Refuse to use a saved input written in place since the node saved it (torch's version counters)."""
-    for i, x in enumerate(node.inputs):
+    inputs = node.inputs
+    for i in range(len(inputs) - 1, -1, -1):  # torch unpacks the last saved input first: its error names that one
+        x = inputs[i]
         if type(x) is not Tensor or x._vc is None:
             continue
         expected = 0 if node.versions is None else node.versions[i]
@@ -167,7 +169,8 @@ def _check_versions(node: Node) -> None:
         saved_for = SAVED_FOR.get(node.op.name)
         if saved_for is not None and all(node.next[k] is None for k in saved_for[i]):
             continue  # torch did not save this one
-        which = "" if x.grad_fn is None else f", which is output 0 of {x.grad_fn.name},"
+        # only leaves are written in place, so a computed tensor here is a view of one: torch names those
+        which = "" if x.grad_fn is None else ", which is output 0 of AsStrided,"
         raise ModifiedInPlaceError(
             "one of the variables needed for gradient computation has been modified by an inplace operation: "
             f"[{_TORCH_TYPES.get(x.data.dtype.name, x.data.dtype.name)} {list(x.data.shape)}]{which} is at "

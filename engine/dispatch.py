@@ -132,6 +132,8 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
         out = _in_result_dtype(opdef, values, out, kwargs)
         dtype = out.dtype
     if opdef.vjp is None or dtype.kind != "f" or not _grad_mode.grad_enabled:
+        if out is values[0] or out.base is not None:
+            return _view(Tensor._make(out, None), args[0])
         return Tensor._make(out, None)
     # where each input's gradient goes (its node, itself as a leaf that requires grad, or nowhere), and
     # what the node keeps of it; unrolled for one and two inputs, the hot path of small-tensor code
@@ -176,6 +178,8 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
     node = Node(opdef, kwargs, nxt, inputs, out if opdef.saves_output else None)
     if written:  # an input already written in place: the node remembers at which version it saw it
         node.versions = tuple([x._version if type(x) is Tensor else 0 for x in inputs])
+    if out.base is not None:
+        return _view(Tensor._make(out, node), args[0])
     return Tensor._make(out, node)
 
 
@@ -207,6 +211,17 @@ def extra_kwargs(opdef: OpDef, extra) -> dict | None:
     if len(extra) > len(opdef.kwargs):
         return None
     return dict(zip(opdef.kwargs, extra))
+
+
+def _view(t: Tensor, source) -> Tensor:
+    """A result that is a view of its first input's data (detach, reshape, transpose, a slice) shares that
+    input's version counter, as torch's views do: an in-place write to one is a write to both."""
+    if type(source) is Tensor:
+        x = source.data
+        base = t.data.base
+        if t.data is x or base is x or (base is not None and base is x.base):
+            t._vc = source._counter()
+    return t
 
 
 def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:

@@ -83,6 +83,13 @@ class ModifiedInPlaceError(EngineError):
     title = "Saved tensor modified in place"
 
 
+class LeafError(EngineError):
+    """requires_grad changed on a computed (non-leaf) tensor."""
+
+    kind = "not-a-leaf"
+    title = "Not a leaf"
+
+
 class OptimizerError(EngineError):
     """An optimizer asked for with an unknown or invalid hyperparameter, or a param it cannot update."""
 

@@ -737,6 +737,13 @@ def astype(a, *, dtype: DType):
     return np.asarray(a).astype(dtype_of(dtype))
 
 
+@op()
+def detach(a):
+    """The same data outside the graph: no grad flows back (torch.detach). It shares the data and its
+    version counter, so an optimizer step on the original is seen through it."""
+    return a
+
+
 def _concat_shape(*shapes, axis=0):
     first = shapes[0]
     if len(first) == 0:

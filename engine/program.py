@@ -9,7 +9,7 @@ failure leaves the namespace exactly as it was.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,12 +17,13 @@ import numpy as np
 
 from . import expr as expressions
 from .dispatch import apply, limit_elements
-from .errors import EngineError, LimitError, OpError, UnknownNameError
+from .errors import EngineError, LeafError, LimitError, OpError, OptimizerError, UnknownNameError
 from .functions import backward as tensor_backward
 from .functions import grad as tensor_grad
-from .graph import Node, set_attr, transaction
+from .graph import Node, no_grad, set_attr, transaction
+from .optim import OPTIMIZERS, Optimizer
 from .registry import close_ops, lookup
-from .structure import BackwardCall, GradCall, Input, OpCall, Program, Ref, located, program_array
+from .structure import BackwardCall, GradCall, Input, OpCall, Program, Ref, check_name, located, program_array
 from .tensor import Tensor
 
 
@@ -37,6 +38,9 @@ class Limits:
 
 NO_LIMITS = Limits()
 T = TypeVar("T")
+# torch's words when requires_grad is changed on a computed tensor
+NOT_A_LEAF_MESSAGE = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                      "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
 
 
 class Namespace:
@@ -44,6 +48,7 @@ class Namespace:
 
     def __init__(self) -> None:
         self.bindings: dict[str, Tensor] = {}
+        self.optimizers: dict[str, NamedOptimizer] = {}
 
     # ------------------------------------------------------------------ atomicity
 
@@ -51,6 +56,7 @@ class Namespace:
         """`work()` under the limits, all or nothing: on any failure the bindings and every graph change
         (grads, freed buffers, retain_grad) are put back as they were."""
         saved = dict(self.bindings)
+        saved_optimizers = dict(self.optimizers)
         try:
             with limit_elements(limits.max_tensor_elements):
                 if not saved:
@@ -62,6 +68,8 @@ class Namespace:
         except BaseException:
             self.bindings.clear()
             self.bindings.update(saved)
+            self.optimizers.clear()
+            self.optimizers.update(saved_optimizers)
             raise
 
     def _within_bytes(self, limits: Limits, result: T) -> T:
@@ -90,7 +98,8 @@ class Namespace:
     # ------------------------------------------------------------------ programs
 
     def run(self, program: Program, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
-        """Run inputs, ops, backward calls in order; return the variables the program asks for."""
+        """Run zero_grad, inputs, ops, backward calls and optimizer steps in order; return the variables the
+        program asks for. With zero_grad, ops, a backward and a step, one program is a whole training step."""
         if not isinstance(program, Program):
             raise TypeError(f"run takes an engine.structure.Program, got {type(program).__name__}; build one "
                             "from a dict with Program.from_dict(...)")
@@ -99,10 +108,13 @@ class Namespace:
             if n > limits.max_ops:
                 raise LimitError(f"the program applies {n} ops, over the limit of {limits.max_ops} per request",
                                  pointer="/ops")
-        return self._atomically(limits, lambda: self._run(program, limits))
+        optimizers = [self.optimizer(n, pointer=f"/step/{k}") for k, n in enumerate(program.step)]  # before work
+        return self._atomically(limits, lambda: self._run(program, limits, optimizers))
 
-    def _run(self, program: Program, limits: Limits) -> dict[str, Tensor]:
+    def _run(self, program: Program, limits: Limits, optimizers: list[NamedOptimizer]) -> dict[str, Tensor]:
         bound: list[str] = []
+        if program.zero_grad:
+            self.zero_grad()
         for leaf in program.inputs:
             self.bindings[leaf.name] = self._leaf(leaf, limits)
             bound.append(leaf.name)
@@ -111,6 +123,8 @@ class Namespace:
             bound.append(op.name)
         for j, call in enumerate(program.backward):
             self._backward(call, f"/backward/{j}", where=f"in backward call {j}")
+        for made in optimizers:
+            made.optimizer.step()
         return self._select(program.returns, bound)
 
     def _leaf(self, leaf: Input, limits: Limits) -> Tensor:
@@ -125,18 +139,33 @@ class Namespace:
         except EngineError as e:
             raise located(e, f"in input '{leaf.name}'", name=leaf.name, pointer=f"/inputs/{leaf.name}") from None
 
+    def _compute(self, i: int, op: OpCall) -> Tensor:
+        if op.expr is not None:
+            result = expressions.evaluate(op.expr, self.variable, _call)
+            if not isinstance(result, Tensor):  # a bare number, read as any number in a program is
+                result = Tensor(program_array(result))
+            return result
+        bindings = self.bindings
+        values = [(bindings[a.name] if a.name in bindings else
+                   self.variable(a.name, pointer=f"/ops/{i}/args/{k}")) if type(a) is Ref else a
+                  for k, a in enumerate(op.args)]
+        return _call(op.op, values, dict(op.kwargs) if op.kwargs else {})
+
     def _run_op(self, i: int, op: OpCall) -> Tensor:
         try:
-            if op.expr is not None:
-                result = expressions.evaluate(op.expr, self.variable, _call)
-                if not isinstance(result, Tensor):  # a bare number, read as any number in a program is
-                    result = Tensor(program_array(result))
+            if op.no_grad:
+                with no_grad():
+                    result = self._compute(i, op)
             else:
-                bindings = self.bindings
-                values = [(bindings[a.name] if a.name in bindings else
-                           self.variable(a.name, pointer=f"/ops/{i}/args/{k}")) if type(a) is Ref else a
-                          for k, a in enumerate(op.args)]
-                result = _call(op.op, values, dict(op.kwargs) if op.kwargs else {})
+                result = self._compute(i, op)
+            if op.requires_grad is not None:
+                if not result.is_leaf:
+                    raise LeafError(f"{NOT_A_LEAF_MESSAGE} (This result has grad_fn {result.grad_fn.name}: "
+                                    "compute it with \"no_grad\": true to make a new leaf.)",
+                                    pointer=f"/ops/{i}/requires_grad")
+                if op.requires_grad and result.data.dtype.kind != "f":
+                    result.requires_grad_(True)  # refused with its message
+                set_attr(result, "requires_grad", op.requires_grad)  # journaled: it may be a bound tensor
             if op.retain_grad:
                 result.retain_grad()
             return result
@@ -208,6 +237,59 @@ class Namespace:
                 if t.grad is not None:
                     set_attr(t, "grad", None)
 
+    # ------------------------------------------------------------------ optimizers
+
+    def optimizer(self, name: str, pointer: str | None = None) -> NamedOptimizer:
+        try:
+            return self.optimizers[name]
+        except (KeyError, TypeError):
+            known = sorted(self.optimizers)
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else (
+                f" (made: {', '.join(known)})" if known else " (no optimizer was made in this session)")
+            raise UnknownNameError(f"unknown optimizer '{name}'{hint}", name=str(name), pointer=pointer) from None
+
+    def create_optimizer(self, name: str, type: str, params: str | Iterable[str],
+                         hyperparameters: Mapping[str, Any]) -> NamedOptimizer:
+        """An optimizer of the tensors bound to `params` (kept by identity, as torch.optim keeps tensors)."""
+        check_name(name, "name")
+        if name in self.optimizers:
+            raise OptimizerError(f"an optimizer named '{name}' exists already in this session", name=name,
+                                 pointer="/name")
+        cls = OPTIMIZERS.get(type)
+        if cls is None:
+            raise OptimizerError(f"unknown optimizer type {type!r} (known: {', '.join(OPTIMIZERS)})",
+                                 pointer="/type")
+        names = [params] if isinstance(params, str) else list(params)
+        tensors = [self.variable(p, pointer=f"/params/{k}") for k, p in enumerate(names)]
+        for k, (p, t) in enumerate(zip(names, tensors, strict=True)):
+            if not t.is_leaf or not t.requires_grad:
+                why = "is not a leaf" if not t.is_leaf else "does not require grad"
+                raise OptimizerError(f"param '{p}' {why}: an optimizer updates leaves that require grad",
+                                     name=p, pointer=f"/params/{k}")
+        try:
+            optimizer = cls(tensors, **hyperparameters)
+        except OptimizerError as e:
+            raise e.at(pointer=f"/{e.name}" if e.name else None) from None
+        made = NamedOptimizer(name, names, optimizer)
+        self.optimizers[name] = made
+        return made
+
+    def step(self, name: str, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
+        """optimizer.step(): the params' data written in place; returns the params by name."""
+        made = self.optimizer(name)
+
+        def work() -> dict[str, Tensor]:
+            made.optimizer.step()
+            return made.variables()
+
+        return self._atomically(limits, work)
+
+    def optimizer_zero_grad(self, name: str) -> None:
+        made = self.optimizer(name)
+        with transaction():
+            made.optimizer.zero_grad()
+
     # ------------------------------------------------------------------ introspection
 
     def reachable(self) -> tuple[list[Tensor], list[Node]]:
@@ -242,6 +324,10 @@ class Namespace:
                 arrays.append(t.grad)
         for node in nodes:
             arrays += saved_buffers(node)
+        for made in self.optimizers.values():
+            for p, state in zip(made.optimizer.params, made.optimizer.state, strict=True):
+                arrays.append(p.data)
+                arrays += [v for v in state.as_dict().values() if isinstance(v, np.ndarray)]
         seen: set[int] = set()
         total = 0
         for arr in arrays:
@@ -252,6 +338,23 @@ class Namespace:
                 seen.add(id(owner))
                 total += owner.nbytes
         return total
+
+
+@dataclass(frozen=True)
+class NamedOptimizer:
+    """An optimizer of a namespace: its name and the names its params were bound to when it was made."""
+
+    name: str
+    params: list[str]
+    optimizer: Optimizer
+
+    def describe(self) -> dict[str, Any]:
+        h = {k: list(v) if isinstance(v, tuple) else v for k, v in self.optimizer.hyperparameters.items()}
+        return {"name": self.name, "type": self.optimizer.type, "params": list(self.params),
+                "hyperparameters": h, "steps": self.optimizer.steps}
+
+    def variables(self) -> dict[str, Tensor]:
+        return dict(zip(self.params, self.optimizer.params, strict=True))
 
 
 def saved_buffers(node: Node) -> list[np.ndarray]:

@@ -12,8 +12,7 @@ a JSON pointer into the program (`/ops/2/name`). Each rule of what a program may
   dtype;
 - `returns` of None means the default (every name the program bound, plus every leaf with a grad).
 
-A program runs in this order: inputs, ops, backward calls, then the answer. Later parts of a program
-(derivative calls, optimizer steps, zero_grad) are further fields of `Program` and further call types here.
+A program runs in this order: zero_grad, inputs, ops, backward calls, optimizer steps, then the answer.
 """
 
 from __future__ import annotations
@@ -36,9 +35,9 @@ __all__ = ["Program", "Input", "OpCall", "Ref", "BackwardCall", "GradCall", "che
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 BOOL = DTYPES["bool"]
 
-PROGRAM_KEYS = ("inputs", "ops", "backward", "return")
+PROGRAM_KEYS = ("zero_grad", "inputs", "ops", "backward", "step", "return")
 INPUT_KEYS = ("data", "dtype", "requires_grad")
-OP_KEYS = ("name", "op", "args", "kwargs", "expr", "retain_grad")
+OP_KEYS = ("name", "op", "args", "kwargs", "expr", "retain_grad", "no_grad", "requires_grad")
 BACKWARD_KEYS = ("output", "gradient", "retain_graph", "create_graph")
 
 
@@ -158,6 +157,8 @@ class OpCall:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     expr: expressions.Expr | None = None
     retain_grad: bool = False
+    no_grad: bool = False  # computed as under torch.no_grad(): no graph, the result is a leaf
+    requires_grad: bool | None = None  # the result must be a leaf; it then requires grad or not (requires_grad_)
 
     @property
     def op_count(self) -> int:
@@ -166,7 +167,8 @@ class OpCall:
 
     @classmethod
     def make(cls, index: int, name: Any, op: str | None = None, args: Any = None, kwargs: Any = None,
-             expr: str | None = None, retain_grad: Any = False) -> OpCall:
+             expr: str | None = None, retain_grad: Any = False, no_grad: Any = False,
+             requires_grad: Any = None) -> OpCall:
         """Op `index` of a program, checked; `args` as given (strings name variables; tensors decoded)."""
         at = f"/ops/{index}"
         named = name if isinstance(name, str) else None
@@ -181,12 +183,14 @@ class OpCall:
             check_name(name, "ops", index, "name")
         except EngineError as e:
             raise e.at(op_index=index) from None
-        if not isinstance(retain_grad, bool):
-            raise OpError(f"op {index}: retain_grad must be true or false", pointer=f"{at}/retain_grad", op_index=index,
-                          name=named)
+        for flag, value in (("retain_grad", retain_grad), ("no_grad", no_grad), ("requires_grad", requires_grad)):
+            if not isinstance(value, bool) and not (flag == "requires_grad" and value is None):
+                raise OpError(f"op {index}: {flag} must be true or false", pointer=f"{at}/{flag}", op_index=index,
+                              name=named)
         if expr is not None:
             try:
-                return cls(name, expr=_parse(expr), retain_grad=retain_grad)
+                return cls(name, expr=_parse(expr), retain_grad=retain_grad, no_grad=no_grad,
+                           requires_grad=requires_grad)
             except EngineError as e:
                 raise located(e, f"in op {index} (expr)", pointer=f"{at}/expr", op_index=index, name=named) from None
         try:
@@ -199,7 +203,8 @@ class OpCall:
             values = tuple([_argument(a, index, k) for k, a in enumerate(args)]) if args else ()
         except EngineError as e:
             raise located(e, f"in op {index} '{op}'", pointer=at, op_index=index, name=named) from None
-        return cls(name, op, values, dict(kwargs or {}), retain_grad=retain_grad)
+        return cls(name, op, values, dict(kwargs or {}), retain_grad=retain_grad, no_grad=no_grad,
+                   requires_grad=requires_grad)
 
     @classmethod
     def from_value(cls, index: int, value: Any) -> OpCall:
@@ -208,7 +213,8 @@ class OpCall:
                           pointer=pointer("ops", index))
         _unknown_keys(value, OP_KEYS, f"op {index}", pointer("ops", index), OpError, op_index=index)
         return cls.make(index, value.get("name"), value.get("op"), value.get("args"), value.get("kwargs"),
-                        value.get("expr"), value.get("retain_grad", False))
+                        value.get("expr"), value.get("retain_grad", False), value.get("no_grad", False),
+                        value.get("requires_grad"))
 
 
 _CONSTANTS = (float, int, bool, np.ndarray)
@@ -311,13 +317,16 @@ class GradCall:
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """Inputs, ops and backward calls, run in that order and all or nothing; then the variables `returns`
-    names (None: every name the program bound, plus every leaf that has a grad)."""
+    """zero_grad, inputs, ops, backward calls and optimizer steps, run in that order and all or nothing; then
+    the variables `returns` names (None: every name the program bound, plus every leaf that has a grad).
+    With zero_grad and a step, one program is a whole training step."""
 
     inputs: tuple[Input, ...] = ()
     ops: tuple[OpCall, ...] = ()
     backward: tuple[BackwardCall, ...] = ()
     returns: tuple[str, ...] | None = None
+    zero_grad: bool = False  # first of all, every grad in the namespace becomes None
+    step: tuple[str, ...] = ()  # optimizers of the namespace to step, in order, after the backward calls
 
     @property
     def op_count(self) -> int:
@@ -348,4 +357,21 @@ class Program:
             tuple(BackwardCall.from_value(j, call)
                   for j, call in enumerate(_listed(document.get("backward"), "'backward'", "/backward"))),
             _names(document.get("return")),
+            _flag(document.get("zero_grad", False), "/zero_grad"),
+            steps(document.get("step")),
         )
+
+
+def steps(value: Any) -> tuple[str, ...]:
+    """A program's `step`: the names of optimizers, checked."""
+    names = _listed(value, "'step'", "/step")
+    for k, n in enumerate(names):
+        if not isinstance(n, str):
+            raise EngineError(f"step {k} must be the name of an optimizer", pointer=pointer("step", k))
+    return tuple(names)
+
+
+def _flag(value: Any, at: str) -> bool:
+    if not isinstance(value, bool):
+        raise EngineError(f"'{at[1:]}' must be true or false", pointer=at)
+    return value

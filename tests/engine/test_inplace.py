@@ -25,6 +25,12 @@ GRAPHS = [
     ("w ** 3 saves w", lambda lib, w, c: (w ** 3).sum()),
     ("relu saves its result", lambda lib, w, c: lib.relu(w).sum()),
     ("sum and reshape save nothing", lambda lib, w, c: (w.reshape(4) * 2).sum()),
+    ("a view of w shares its version", lambda lib, w, c: (w.T * w).sum()),
+    ("a slice of w shares its version", lambda lib, w, c: (w[0] * w[1]).sum()),
+    ("a view of w, saved second", lambda lib, w, c: (w * w.T).sum()),
+    ("matmul with a view", lambda lib, w, c: (w.T @ w).sum()),
+    ("division by a view", lambda lib, w, c: (w / w.T).sum()),
+    ("a detached w shares its version", lambda lib, w, c: (w.detach() * w).sum()),
 ]
 
 
