@@ -108,12 +108,6 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and self.grad_fn.retained is self
 
-    def detach(self) -> Tensor:
-        """The same data outside the graph; it shares the version counter, as torch's detach does."""
-        t = Tensor._make(self.data, None)
-        t._vc = self._counter()
-        return t
-
     # -- in-place writes
     @property
     def _version(self) -> int:

@@ -207,6 +207,7 @@ PARITY = {
     "broadcast_to": [P(lambda x: E.broadcast_to(x, shape=[2, 3]), lambda t: t.broadcast_to((2, 3)), normal(3))],
     "sum_to": [P(lambda x: E.sum_to(x, shape=[1, 3]), lambda t: t.sum_to_size(1, 3), normal(2, 3))],
     "astype": [P(lambda x: E.astype(x, dtype="float32"), lambda t: t.to(torch.float32), normal(2, 3))],
+    "detach": [P(E.detach, torch.detach, normal(2, 3))],
     "concat": [P(lambda x, y, a=a: E.concat(x, y, axis=a), lambda t, u, a=a: torch.cat([t, u], dim=a),
                  normal(2, 3), normal(2, 3), label=f"axis={a}") for a in (0, 1, -1)],
     "stack": [P(lambda x, y, a=a: E.stack(x, y, axis=a), lambda t, u, a=a: torch.stack([t, u], dim=a),
