@@ -33,6 +33,7 @@ TITLES = {
     "not-found": "Not found",
     "session-not-found": "Unknown session",
     "variable-not-found": "Unknown variable",
+    "optimizer-not-found": "Unknown optimizer",
     "method-not-allowed": "Method not allowed",
     "unsupported-media-type": "Unsupported media type",
     "limit-exceeded": "Limit exceeded",
@@ -150,7 +151,7 @@ def install_handlers(app: FastAPI) -> None:
 
 DESCRIPTIONS = {
     400: "The body is not JSON",
-    404: "Unknown session (or expired, or deleted) or unknown variable",
+    404: "Unknown session (or expired, or deleted), variable or optimizer",
     409: "Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place",
     413: "A body, tensor, result or session over a limit",
     406: "format=svg asked of a server without Graphviz; format=dot works everywhere",

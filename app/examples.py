@@ -60,6 +60,17 @@ SESSION_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 RUN_EXAMPLES: dict[str, dict[str, Any]] = {
+    "training_step": {
+        "summary": "A whole training step: zero_grad, forward, backward, optimizer step",
+        "description": "After POST /optimizers {\"name\": \"opt\", \"type\": \"sgd\", \"params\": [\"w\", \"b\"]}",
+        "value": {"zero_grad": True, "ops": [{"name": "loss", "expr": "mean((x @ w + b - y) ** 2)"}],
+                  "backward": [{"output": "loss"}], "step": ["opt"], "return": ["loss", "w", "b"]},
+    },
+    "manual_update": {
+        "summary": "A parameter updated by hand, as w = (w - 0.1 * g).detach().requires_grad_()",
+        "description": "With g bound by POST /grad {\"outputs\": \"loss\", \"inputs\": \"w\", \"bind\": [\"g\"]}",
+        "value": {"ops": [{"name": "w", "expr": "w - 0.1 * g", "no_grad": True, "requires_grad": True}]},
+    },
     "square": {
         "summary": "In [18]: z = y * y",
         "value": {"ops": [{"name": "z", "expr": "y * y"}], "return": ["z"]},
@@ -90,5 +101,17 @@ GRAD_EXAMPLES: dict[str, dict[str, Any]] = {
     "higher_order": {
         "summary": "dy/dx of y = x ** 3 at 3, kept differentiable as g (27); a backward on g then gives 18",
         "value": {"outputs": "y", "inputs": "x", "create_graph": True, "bind": ["g"]},
+    },
+}
+
+OPTIMIZER_EXAMPLES: dict[str, dict[str, Any]] = {
+    "sgd": {
+        "summary": "torch.optim.SGD([w, b], lr=0.01, momentum=0.9)",
+        "value": {"name": "opt", "type": "sgd", "params": ["w", "b"], "lr": 0.01, "momentum": 0.9},
+    },
+    "adam": {
+        "summary": "torch.optim.Adam(params, lr=0.001, betas=(0.9, 0.999))",
+        "value": {"name": "adam", "type": "adam", "params": ["W1", "b1", "W2", "b2"], "lr": 0.001,
+                  "betas": [0.9, 0.999]},
     },
 }

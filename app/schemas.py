@@ -141,6 +141,10 @@ class OpCall(RequestModel):
                              description="a formula: numbers, names, + - * / ** @, unary minus, parentheses, "
                                          "calls of catalog ops and subscripts such as x[0, 1:3]")
     retain_grad: bool = Field(False, description="keep this non-leaf's grad after backward")
+    no_grad: bool = Field(False, description="compute without recording a graph (torch.no_grad): the result is "
+                                             "a leaf")
+    requires_grad: bool | None = Field(None, description="make the result a leaf that requires grad (or not), as "
+                                                         "requires_grad_(); a computed (non-leaf) result is a 422")
 
 
 class BackwardCall(RequestModel):
@@ -159,10 +163,13 @@ class Program(RequestModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [SEED_PROGRAM]})
 
+    zero_grad: bool = Field(False, description="first of all, set every grad in the session to null")
     inputs: dict[Name, Input] = Field(default_factory=dict,
                                       description="leaves to bind (rebinding an existing name makes a new leaf)")
     ops: list[OpCall] = Field(default_factory=list, max_length=1_000_000)
     backward: list[BackwardCall] = Field(default_factory=list, max_length=100_000)
+    step: Names = Field(default_factory=list, description="optimizers of the session to step, in order, after "
+                                                          "the backward calls (one request is a training step)")
     return_: Names | None = _RETURN
     encoding: Encoding = _ENCODING
 
@@ -185,6 +192,58 @@ class GradRequest(RequestModel):
                                                   "failing")
     bind: NameOrNames | None = Field(None, description="bind the grads in the session under these names, one "
                                                        "per input")
+    encoding: Encoding = _ENCODING
+
+
+# ---------------------------------------------------------------------------- optimizers
+
+OptimizerType = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+_NONNEG = {"ge": 0}
+
+
+class OptimizerRequest(RequestModel):
+    """An optimizer of some of the session's params, with torch.optim's hyperparameter names and defaults.
+
+    Hyperparameters sit at the top level; each type takes its own (`momentum` is for sgd and rmsprop, `betas`
+    for adam and adamw...), and one it does not take is a 422.
+    """
+
+    name: Name
+    type: OptimizerType
+    params: NameOrNames = Field(description="the names of leaves that require grad")
+    lr: float | None = Field(None, ge=0, description="learning rate (sgd, adam, adamw: 0.001; rmsprop, "
+                                                     "adagrad: 0.01)")
+    momentum: float | None = Field(None, **_NONNEG, description="sgd, rmsprop (default 0)")
+    dampening: float | None = Field(None, description="sgd (default 0)")
+    nesterov: bool | None = Field(None, description="sgd (default false)")
+    weight_decay: float | None = Field(None, **_NONNEG, description="L2 penalty (adamw: decoupled, default 0.01; "
+                                                                   "others 0)")
+    betas: tuple[float, float] | None = Field(None, description="adam, adamw (default [0.9, 0.999])")
+    eps: float | None = Field(None, **_NONNEG, description="adam, adamw, rmsprop (1e-8); adagrad (1e-10)")
+    amsgrad: bool | None = Field(None, description="adam, adamw (default false)")
+    alpha: float | None = Field(None, **_NONNEG, description="rmsprop smoothing constant (default 0.99)")
+    centered: bool | None = Field(None, description="rmsprop (default false)")
+    lr_decay: float | None = Field(None, **_NONNEG, description="adagrad (default 0)")
+    initial_accumulator_value: float | None = Field(None, **_NONNEG, description="adagrad (default 0)")
+    maximize: bool | None = Field(None, description="maximize instead of minimize (default false)")
+
+    def hyperparameters(self) -> dict[str, Any]:
+        fixed = {"name", "type", "params"}
+        return {k: getattr(self, k) for k in self.model_fields_set - fixed if getattr(self, k) is not None}
+
+
+class Optimizer(BaseModel):
+    """An optimizer of the session: every hyperparameter (defaults included) and how many steps it took."""
+
+    name: str
+    type: OptimizerType
+    params: list[str]
+    hyperparameters: dict[str, Any]
+    steps: int
+
+
+class StepRequest(RequestModel):
+    return_: Names | None = Field(None, alias="return", description="names to return (default: the params)")
     encoding: Encoding = _ENCODING
 
 

@@ -22,6 +22,8 @@ def decode_program(program: schemas.Program, limit: int) -> structure.Program:
         tuple(decode_op(i, op, limit) for i, op in enumerate(program.ops)),
         tuple(decode_backward(call, f"/backward/{j}", limit) for j, call in enumerate(program.backward)),
         None if program.return_ is None else tuple(program.return_),
+        program.zero_grad,
+        structure.steps(program.step),
     )
 
 
@@ -37,7 +39,8 @@ def decode_op(index: int, op: schemas.OpCall, limit: int) -> structure.OpCall:
     # lists and objects are wire tensors; names and numbers are the engine's to read
     args = [decode_tensor(a, f"/ops/{index}/args/{k}", None, limit)[0] if type(a) in _TENSOR_FORMS else a
             for k, a in enumerate(op.args)] if op.args else None
-    return structure.OpCall.make(index, op.name, op.op, args, op.kwargs, op.expr, op.retain_grad)
+    return structure.OpCall.make(index, op.name, op.op, args, op.kwargs, op.expr, op.retain_grad, op.no_grad,
+                                 op.requires_grad)
 
 
 def decode_backward(call: schemas.BackwardCall, at: str, limit: int) -> structure.BackwardCall:

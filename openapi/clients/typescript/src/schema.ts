@@ -208,6 +208,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/{session_id}/optimizers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an optimizer
+         * @description An optimizer of the named params (leaves that require grad), as `torch.optim.<Type>(params, ...)`.
+         *
+         *     Its state (momentum buffers, moments, step counts) lives in the session. An unknown or misplaced
+         *     hyperparameter, a negative `lr`, a param that is not a leaf requiring grad or a name already taken is a
+         *     422, and nothing is made.
+         */
+        post: operations["create_optimizer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/optimizers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Describe an optimizer */
+        get: operations["get_optimizer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/optimizers/{name}/step": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One optimizer step
+         * @description `optimizer.step()`: each param that has a grad is updated in place (params whose grad is null are
+         *     skipped); returns the params. A graph that saved a param's old value can no longer be differentiated
+         *     through (409 modified-in-place), as in torch.
+         */
+        post: operations["optimizer_step"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/optimizers/{name}/zero_grad": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set the params' grads to null */
+        post: operations["optimizer_zero_grad"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/{session_id}/run": {
         parameters: {
             query?: never;
@@ -555,10 +635,21 @@ export interface components {
              */
             name: string;
             /**
+             * No Grad
+             * @description compute without recording a graph (torch.no_grad): the result is a leaf
+             * @default false
+             */
+            no_grad?: boolean;
+            /**
              * Op
              * @description a catalog op (GET /v1/ops); give either `op` or `expr`
              */
             op?: string | null;
+            /**
+             * Requires Grad
+             * @description make the result a leaf that requires grad (or not), as requires_grad_(); a computed (non-leaf) result is a 422
+             */
+            requires_grad?: boolean | null;
             /**
              * Retain Grad
              * @description keep this non-leaf's grad after backward
@@ -607,6 +698,119 @@ export interface components {
         OpsResponse: {
             /** Ops */
             ops: components["schemas"]["OpInfo"][];
+        };
+        /**
+         * Optimizer
+         * @description An optimizer of the session: every hyperparameter (defaults included) and how many steps it took.
+         */
+        Optimizer: {
+            /** Hyperparameters */
+            hyperparameters: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /** Params */
+            params: string[];
+            /** Steps */
+            steps: number;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad";
+        };
+        /**
+         * OptimizerRequest
+         * @description An optimizer of some of the session's params, with torch.optim's hyperparameter names and defaults.
+         *
+         *     Hyperparameters sit at the top level; each type takes its own (`momentum` is for sgd and rmsprop, `betas`
+         *     for adam and adamw...), and one it does not take is a 422.
+         */
+        OptimizerRequest: {
+            /**
+             * Alpha
+             * @description rmsprop smoothing constant (default 0.99)
+             */
+            alpha?: number | null;
+            /**
+             * Amsgrad
+             * @description adam, adamw (default false)
+             */
+            amsgrad?: boolean | null;
+            /**
+             * Betas
+             * @description adam, adamw (default [0.9, 0.999])
+             */
+            betas?: [
+                number,
+                number
+            ] | null;
+            /**
+             * Centered
+             * @description rmsprop (default false)
+             */
+            centered?: boolean | null;
+            /**
+             * Dampening
+             * @description sgd (default 0)
+             */
+            dampening?: number | null;
+            /**
+             * Eps
+             * @description adam, adamw, rmsprop (1e-8); adagrad (1e-10)
+             */
+            eps?: number | null;
+            /**
+             * Initial Accumulator Value
+             * @description adagrad (default 0)
+             */
+            initial_accumulator_value?: number | null;
+            /**
+             * Lr
+             * @description learning rate (sgd, adam, adamw: 0.001; rmsprop, adagrad: 0.01)
+             */
+            lr?: number | null;
+            /**
+             * Lr Decay
+             * @description adagrad (default 0)
+             */
+            lr_decay?: number | null;
+            /**
+             * Maximize
+             * @description maximize instead of minimize (default false)
+             */
+            maximize?: boolean | null;
+            /**
+             * Momentum
+             * @description sgd, rmsprop (default 0)
+             */
+            momentum?: number | null;
+            /**
+             * Name
+             * @description a variable name (an identifier)
+             */
+            name: string;
+            /**
+             * Nesterov
+             * @description sgd (default false)
+             */
+            nesterov?: boolean | null;
+            /**
+             * Params
+             * @description the names of leaves that require grad
+             */
+            params: string | string[];
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad";
+            /**
+             * Weight Decay
+             * @description L2 penalty (adamw: decoupled, default 0.01; others 0)
+             */
+            weight_decay?: number | null;
         };
         /**
          * Problem
@@ -755,6 +959,17 @@ export interface components {
              * @description names to return (default: every name bound by this request, plus every leaf that has a grad)
              */
             return?: string[] | null;
+            /**
+             * Step
+             * @description optimizers of the session to step, in order, after the backward calls (one request is a training step)
+             */
+            step?: string[];
+            /**
+             * Zero Grad
+             * @description first of all, set every grad in the session to null
+             * @default false
+             */
+            zero_grad?: boolean;
         };
         /** SavedBuffer */
         SavedBuffer: {
@@ -785,6 +1000,21 @@ export interface components {
             variables: {
                 [key: string]: components["schemas"]["Variable"] | components["schemas"]["VariableInfo"];
             };
+        };
+        /** StepRequest */
+        StepRequest: {
+            /**
+             * Encoding
+             * @description how `data` and `grad` are returned: nested lists, or base64 of the little-endian bytes
+             * @default json
+             * @enum {string}
+             */
+            encoding?: "json" | "base64";
+            /**
+             * Return
+             * @description names to return (default: the params)
+             */
+            return?: string[] | null;
         };
         /** @description A tensor: a number, a nested list, {data, dtype} or {b64, dtype, shape} */
         Tensor: number | boolean | components["schemas"]["TensorList"] | components["schemas"]["TensorData"] | components["schemas"]["TensorBase64"];
@@ -999,7 +1229,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Backward through a graph whose saved buffers were freed */
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1128,7 +1358,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Backward through a graph whose saved buffers were freed */
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1302,7 +1532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1369,7 +1599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1452,7 +1682,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1461,7 +1691,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Backward through a graph whose saved buffers were freed */
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1562,7 +1792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1571,7 +1801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Backward through a graph whose saved buffers were freed */
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1664,7 +1894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1721,6 +1951,349 @@ export interface operations {
             };
         };
     };
+    create_optimizer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OptimizerRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Optimizer"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body, tensor, result or session over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_optimizer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Optimizer"];
+                };
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    optimizer_step: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StepRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VariablesResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body, tensor, result or session over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    optimizer_zero_grad: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     run_program: {
         parameters: {
             query?: never;
@@ -1765,7 +2338,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1774,7 +2347,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Backward through a graph whose saved buffers were freed */
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1936,7 +2509,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2004,7 +2577,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;

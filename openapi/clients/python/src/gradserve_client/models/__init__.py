@@ -25,6 +25,11 @@ from .op_call_kwargs import OpCallKwargs
 from .op_info import OpInfo
 from .op_info_arity_type_1 import OpInfoArityType1
 from .ops_response import OpsResponse
+from .optimizer import Optimizer
+from .optimizer_hyperparameters import OptimizerHyperparameters
+from .optimizer_request import OptimizerRequest
+from .optimizer_request_type import OptimizerRequestType
+from .optimizer_type import OptimizerType
 from .problem import Problem
 from .problem_item import ProblemItem
 from .program import Program
@@ -33,6 +38,8 @@ from .program_inputs import ProgramInputs
 from .saved_buffer import SavedBuffer
 from .session import Session
 from .session_variables import SessionVariables
+from .step_request import StepRequest
+from .step_request_encoding import StepRequestEncoding
 from .tensor_base_64 import TensorBase64
 from .tensor_base_64_dtype import TensorBase64Dtype
 from .tensor_data import TensorData
@@ -71,6 +78,11 @@ __all__ = (
     "OpInfo",
     "OpInfoArityType1",
     "OpsResponse",
+    "Optimizer",
+    "OptimizerHyperparameters",
+    "OptimizerRequest",
+    "OptimizerRequestType",
+    "OptimizerType",
     "Problem",
     "ProblemItem",
     "Program",
@@ -79,6 +91,8 @@ __all__ = (
     "SavedBuffer",
     "Session",
     "SessionVariables",
+    "StepRequest",
+    "StepRequestEncoding",
     "TensorBase64",
     "TensorBase64Dtype",
     "TensorData",

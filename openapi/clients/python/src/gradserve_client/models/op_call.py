@@ -26,7 +26,10 @@ class OpCall:
         expr (None | str | Unset): a formula: numbers, names, + - * / ** @, unary minus, parentheses, calls of catalog
             ops and subscripts such as x[0, 1:3]
         kwargs (OpCallKwargs | Unset): the op's keyword attributes
+        no_grad (bool | Unset): compute without recording a graph (torch.no_grad): the result is a leaf Default: False.
         op (None | str | Unset): a catalog op (GET /v1/ops); give either `op` or `expr`
+        requires_grad (bool | None | Unset): make the result a leaf that requires grad (or not), as requires_grad_(); a
+            computed (non-leaf) result is a 422
         retain_grad (bool | Unset): keep this non-leaf's grad after backward Default: False.
     """
 
@@ -34,7 +37,9 @@ class OpCall:
     args: list[bool | float | list[Any] | str | TensorBase64 | TensorData] | Unset = UNSET
     expr: None | str | Unset = UNSET
     kwargs: OpCallKwargs | Unset = UNSET
+    no_grad: bool | Unset = False
     op: None | str | Unset = UNSET
+    requires_grad: bool | None | Unset = UNSET
     retain_grad: bool | Unset = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,11 +74,19 @@ class OpCall:
         if not isinstance(self.kwargs, Unset):
             kwargs = self.kwargs.to_dict()
 
+        no_grad = self.no_grad
+
         op: None | str | Unset
         if isinstance(self.op, Unset):
             op = UNSET
         else:
             op = self.op
+
+        requires_grad: bool | None | Unset
+        if isinstance(self.requires_grad, Unset):
+            requires_grad = UNSET
+        else:
+            requires_grad = self.requires_grad
 
         retain_grad = self.retain_grad
 
@@ -90,8 +103,12 @@ class OpCall:
             field_dict["expr"] = expr
         if kwargs is not UNSET:
             field_dict["kwargs"] = kwargs
+        if no_grad is not UNSET:
+            field_dict["no_grad"] = no_grad
         if op is not UNSET:
             field_dict["op"] = op
+        if requires_grad is not UNSET:
+            field_dict["requires_grad"] = requires_grad
         if retain_grad is not UNSET:
             field_dict["retain_grad"] = retain_grad
 
@@ -159,6 +176,8 @@ class OpCall:
         else:
             kwargs = OpCallKwargs.from_dict(_kwargs)
 
+        no_grad = d.pop("no_grad", UNSET)
+
         def _parse_op(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -168,6 +187,15 @@ class OpCall:
 
         op = _parse_op(d.pop("op", UNSET))
 
+        def _parse_requires_grad(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        requires_grad = _parse_requires_grad(d.pop("requires_grad", UNSET))
+
         retain_grad = d.pop("retain_grad", UNSET)
 
         op_call = cls(
@@ -175,7 +203,9 @@ class OpCall:
             args=args,
             expr=expr,
             kwargs=kwargs,
+            no_grad=no_grad,
             op=op,
+            requires_grad=requires_grad,
             retain_grad=retain_grad,
         )
 

@@ -29,6 +29,9 @@ class Program:
         ops (list[OpCall] | Unset):
         return_ (list[str] | None | Unset): names to return (default: every name bound by this request, plus every leaf
             that has a grad)
+        step (list[str] | Unset): optimizers of the session to step, in order, after the backward calls (one request is
+            a training step)
+        zero_grad (bool | Unset): first of all, set every grad in the session to null Default: False.
     """
 
     backward: list[BackwardCall] | Unset = UNSET
@@ -36,6 +39,8 @@ class Program:
     inputs: ProgramInputs | Unset = UNSET
     ops: list[OpCall] | Unset = UNSET
     return_: list[str] | None | Unset = UNSET
+    step: list[str] | Unset = UNSET
+    zero_grad: bool | Unset = False
 
     def to_dict(self) -> dict[str, Any]:
         backward: list[dict[str, Any]] | Unset = UNSET
@@ -69,6 +74,12 @@ class Program:
         else:
             return_ = self.return_
 
+        step: list[str] | Unset = UNSET
+        if not isinstance(self.step, Unset):
+            step = self.step
+
+        zero_grad = self.zero_grad
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -82,6 +93,10 @@ class Program:
             field_dict["ops"] = ops
         if return_ is not UNSET:
             field_dict["return"] = return_
+        if step is not UNSET:
+            field_dict["step"] = step
+        if zero_grad is not UNSET:
+            field_dict["zero_grad"] = zero_grad
 
         return field_dict
 
@@ -141,12 +156,18 @@ class Program:
 
         return_ = _parse_return_(d.pop("return", UNSET))
 
+        step = cast(list[str], d.pop("step", UNSET))
+
+        zero_grad = d.pop("zero_grad", UNSET)
+
         program = cls(
             backward=backward,
             encoding=encoding,
             inputs=inputs,
             ops=ops,
             return_=return_,
+            step=step,
+            zero_grad=zero_grad,
         )
 
         return program

@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class OptimizerRequestType(StrEnum):
+    ADAGRAD = "adagrad"
+    ADAM = "adam"
+    ADAMW = "adamw"
+    RMSPROP = "rmsprop"
+    SGD = "sgd"
+
+    def __str__(self) -> str:
+        return str(self.value)
