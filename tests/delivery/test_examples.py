@@ -88,3 +88,52 @@ def test_typescript_example(node_modules: Path, live_server: str) -> None:
     # the client package's tsconfig maps "gradserve-client" to its sources, as an installed package would resolve
     assert_tutorial(run([str(node_modules / ".bin" / "tsx"), "--tsconfig", str(node_modules.parent / "tsconfig.json"),
                          str(EXAMPLES / "seed_tutorial.ts"), live_server]))
+
+
+def test_training_example_equals_torch(live_server: str) -> None:
+    """examples/train.py: SGD on a linear regression and Adam on a two-layer network, one request per step,
+    end where the same loops in PyTorch end."""
+    import torch
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import train
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    lines = [json.loads(line) for line in run([sys.executable, str(EXAMPLES / "train.py"), live_server]).splitlines()]
+    linear = [d for d in lines if d["model"] == "linear"]
+    mlp = [d for d in lines if d["model"] == "mlp"]
+    assert [d.get("step") for d in linear] == [10, 20, 30, 40, 50, None]
+    assert [d.get("step") for d in mlp] == [25, 50, 75, 100, None]
+
+    w, b = torch.zeros(1, 1, dtype=torch.float64, requires_grad=True), torch.zeros(1, dtype=torch.float64,
+                                                                                    requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=0.02, momentum=0.9)
+    losses = []
+    for _ in range(50):
+        opt.zero_grad()
+        loss = ((torch.from_numpy(train.X) @ w + b - torch.from_numpy(train.Y)) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    np.testing.assert_allclose([d["loss"] for d in linear[:-1]], losses[9::10], rtol=1e-9)
+    np.testing.assert_allclose(linear[-1]["w"], w.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(linear[-1]["b"], b.detach().numpy(), atol=1e-6)
+
+    x, y = (torch.from_numpy(a) for a in train.two_moons_like())
+    rng = np.random.default_rng(1)
+    params = {"W1": rng.normal(0, 0.5, size=(2, 16)), "b1": np.zeros(16), "W2": rng.normal(0, 0.5, size=(16, 1)),
+              "b2": np.zeros(1)}
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    opt = torch.optim.Adam(list(t.values()), lr=0.05)
+    losses = []
+    for _ in range(100):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(torch.tanh(x @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"], y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    np.testing.assert_allclose([d["loss"] for d in mlp[:-1]], losses[24::25], rtol=1e-6)
+    for k in params:
+        np.testing.assert_allclose(mlp[-1][k], t[k].detach().numpy(), atol=1e-5)
+    assert losses[-1] < losses[0] / 3  # it did learn
