@@ -17,6 +17,9 @@ keep-alive httpx client, prints a markdown table and always stops the server. Ca
    the engine's own forward (Namespace.run) and backward (Namespace.backward) in this process. Met when the
    backward request costs at most the trivial one plus the engine's backward and half a forward: no forward
    rerun hides in it.
+4. A training step in one POST /v1/sessions/{id}/run (zero_grad, a two-layer network's forward, backward,
+   an Adam step on its four params) against the same /run without the step, on two sessions holding the same
+   params: at most 1.2x.
 
 Times are medians of samples taken round-robin (each case once per round, so noise hits all alike), after
 warm-up rounds, with the client's garbage collector paused inside a sample. Not pass/fail: exit code 0.
@@ -344,13 +347,43 @@ def backward_case(client: httpx.Client, rounds: int, warmup: int) -> dict[str, f
     return times | measure(engine, rounds, warmup)
 
 
+# ---------------------------------------------------------------------------- 4. training step
+
+TRAIN_OPS = [{"name": "h", "expr": "tanh(x @ W1 + b1)"}, {"name": "loss", "expr": "mse_loss(h @ W2 + b2, y)"}]
+
+
+def training_case(client: httpx.Client, rounds: int, warmup: int) -> dict[str, float]:
+    rng = np.random.default_rng(2)
+    params = {"W1": rng.standard_normal((32, 64)) * 0.2, "b1": np.zeros(64), "W2": rng.standard_normal((64, 1)) * 0.2,
+              "b2": np.zeros(1)}
+    data = {"x": rng.standard_normal((128, 32)), "y": rng.standard_normal((128, 1))}
+    inputs = {**{k: {**b64_tensor(v.astype(np.float32)), "requires_grad": True} for k, v in params.items()},
+              **{k: b64_tensor(v.astype(np.float32)) for k, v in data.items()}}
+    sessions = {}
+    for case in ("with step", "without step"):
+        sid = post(client, "/v1/sessions", json.dumps({"inputs": inputs, "return": []}).encode(), 201).json()["id"]
+        sessions[case] = sid
+    post(client, f"/v1/sessions/{sessions['with step']}/optimizers",
+         json.dumps({"name": "adam", "type": "adam", "params": list(params), "lr": 1e-3}).encode(), 201)
+    program = {"zero_grad": True, "ops": TRAIN_OPS, "backward": [{"output": "loss"}], "return": ["loss"]}
+    bodies = {"with step": json.dumps({**program, "step": ["adam"]}).encode(),
+              "without step": json.dumps(program).encode()}
+    try:
+        return measure({f"training {case}": lambda c=case: post(client, f"/v1/sessions/{sessions[c]}/run",
+                                                                 bodies[c]).content
+                        for case in sessions}, rounds, warmup)
+    finally:
+        for sid in sessions.values():
+            client.delete(f"/v1/sessions/{sid}")
+
+
 # ---------------------------------------------------------------------------- report
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms" if seconds < 0.01 else f"{seconds * 1e3:.1f} ms"
 
 
-def table(seed: dict, transport: dict, back: dict) -> str:
+def table(seed: dict, transport: dict, back: dict, train: dict) -> str:
     rows = ["| case | gradserve | anchor | ratio | target | met? |", "|---|---|---|---|---|---|"]
 
     def row(case: str, ours: str, anchor: str, ratio: str, target: str, met: bool | None) -> None:
@@ -380,6 +413,9 @@ def table(seed: dict, transport: dict, back: dict) -> str:
         f"<= bwd + fwd/2 = {ms(back['engine backward'] + back['engine forward'] / 2)}", None)
     row("(engine forward; backward request on a trivial graph)", ms(back["engine forward"]),
         ms(back["trivial backward request"]), "", "(split)", None)
+    r = train["training with step"] / train["training without step"]
+    row("training step in one /run (Adam, 2-layer net) vs the same /run without step",
+        ms(train["training with step"]), ms(train["training without step"]), f"{r:.2f}x", "<= 1.2x", r <= 1.2)
     return "\n".join(rows)
 
 
@@ -392,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
         seed = seed_case(client, *small)
         transport = transport_case(client, *big)
         back = backward_case(client, *mid)
+        train = training_case(client, *small)
     seed |= in_process_case(*small)
-    print(table(seed, transport, back))
+    print(table(seed, transport, back, train))
     print(f"\nmedians of round-robin samples; Python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"{os.cpu_count()} cpus")
     return 0

@@ -117,6 +117,7 @@ async def test_requires_grad_on_a_computed_result_is_a_422_with_torchs_message(c
     assert r.status_code == 422
     body = r.json()
     assert body["type"] == "/problems/not-a-leaf" and body["op_index"] == 0
+    assert body["errors"][0]["pointer"] == "/ops/0/requires_grad"
     assert body["detail"].startswith("you can only change requires_grad flags of leaf variables.")
     assert "v" not in (await client.get(f"/v1/sessions/{sid}")).json()["variables"]
 
@@ -214,3 +215,27 @@ async def test_step_skips_params_without_grad_and_returns_base64_when_asked(clie
     np.testing.assert_allclose(w, W0.astype(np.float32) - 0.1, rtol=1e-6)
     b = np.frombuffer(__import__("base64").b64decode(variables["b"]["data"]["b64"]), "<f4")
     np.testing.assert_array_equal(b, B0.astype(np.float32))  # no grad: untouched
+
+
+async def test_manual_loop_with_data_and_grad_in_one_request_per_step_equals_torch(client):
+    """w.data - lr * w.grad with requires_grad: the update PyTorch users write under torch.no_grad()."""
+    sid = await training_session(client)
+    step = {"zero_grad": True, "ops": [{"name": "loss", "expr": LOSS}], "backward": [{"output": "loss"}]}
+    update = [{"name": "w", "expr": "w.data - 0.1 * w.grad", "requires_grad": True},
+              {"name": "b", "expr": "b.data - 0.1 * b.grad", "requires_grad": True}]
+    for _ in range(20):
+        r = await client.post(f"/v1/sessions/{sid}/run", json={**step, "return": ["loss"]})
+        assert r.status_code == 200, r.text
+        r = await client.post(f"/v1/sessions/{sid}/run", json={"ops": update, "return": ["w", "b"]})
+        assert r.status_code == 200, r.text
+    w, b = torch.tensor(W0, requires_grad=True), torch.tensor(B0, requires_grad=True)
+    for _ in range(20):
+        ((torch.tanh(torch.tensor(X) @ w + b) - torch.tensor(Y)) ** 2).mean().backward()
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            b -= 0.1 * b.grad
+        w.grad = b.grad = None
+    body = r.json()["variables"]
+    np.testing.assert_allclose(body["w"]["data"], w.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(body["b"]["data"], b.detach().numpy(), rtol=1e-6)
+    assert body["w"]["is_leaf"] and body["w"]["requires_grad"]
