@@ -7,13 +7,18 @@ import torch
 import engine
 from engine.errors import EngineError
 from engine.program import Namespace
+from engine.structure import Program
 
 X = [[1.0], [2.0], [3.0], [4.0], [5.0]]
 Y = [[3.1], [4.9], [7.2], [8.8], [11.1]]
 
 
+def run(ns: Namespace, document: dict):
+    return ns.run(Program.from_dict(document))
+
+
 def regression(ns: Namespace, optimizer: str = "sgd", **hyper) -> None:
-    ns.run({"inputs": {"w": {"data": [[0.0]], "requires_grad": True, "dtype": "float64"},
+    run(ns, {"inputs": {"w": {"data": [[0.0]], "requires_grad": True, "dtype": "float64"},
                        "b": {"data": [0.0], "requires_grad": True, "dtype": "float64"},
                        "x": {"data": X, "dtype": "float64"}, "y": {"data": Y, "dtype": "float64"}}})
     ns.create_optimizer("opt", optimizer, ["w", "b"], hyper)
@@ -43,7 +48,7 @@ def test_a_training_step_is_one_program(kind, cls, hyper):
     ns = Namespace()
     regression(ns, kind, **hyper)
     for _ in range(20):
-        out = ns.run(STEP)
+        out = run(ns, STEP)
     tw, tb = torch_regression(cls, 20, **hyper)
     np.testing.assert_allclose(out["w"].data, tw, rtol=1e-6)
     np.testing.assert_allclose(out["b"].data, tb, rtol=1e-6)
@@ -55,7 +60,7 @@ def test_without_zero_grad_grads_accumulate_as_in_torch():
     regression(ns, "sgd", lr=0.01)
     step = {k: v for k, v in STEP.items() if k != "zero_grad"}
     for _ in range(3):
-        ns.run(step)
+        run(ns, step)
     w = torch.zeros(1, 1, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([w, b], lr=0.01)
@@ -68,13 +73,13 @@ def test_without_zero_grad_grads_accumulate_as_in_torch():
 def test_a_failing_program_undoes_the_step():
     ns = Namespace()
     regression(ns, "adam", lr=0.1)
-    ns.run(STEP)
+    run(ns, STEP)
     w = ns.bindings["w"]
     before, version = w.data.copy(), w._version
     state = ns.optimizers["opt"].optimizer.state[0].exp_avg.copy()
     bad = {**STEP, "return": ["w", "nope"]}  # fails after the step, when choosing what to return
     with pytest.raises(EngineError, match="unknown name 'nope'"):
-        ns.run(bad)
+        run(ns, bad)
     assert ns.bindings["w"] is w and np.array_equal(w.data, before) and w._version == version
     assert ns.optimizers["opt"].optimizer.steps == 1
     np.testing.assert_array_equal(ns.optimizers["opt"].optimizer.state[0].exp_avg, state)
@@ -84,7 +89,7 @@ def test_a_failing_program_undoes_the_step():
 def test_backward_through_a_graph_made_before_the_step_is_refused():
     ns = Namespace()
     regression(ns, "sgd", lr=0.01)
-    ns.run({"ops": [{"name": "loss", "expr": "mean((x @ w + b - y) ** 2)"}, {"name": "sq", "expr": "sum(w * w)"}],
+    run(ns, {"ops": [{"name": "loss", "expr": "mean((x @ w + b - y) ** 2)"}, {"name": "sq", "expr": "sum(w * w)"}],
             "backward": [{"output": "sq", "retain_graph": True}], "step": ["opt"]})
     with pytest.raises(engine.ModifiedInPlaceError, match="is at version 1; expected version 0"):
         ns.backward("sq")
@@ -94,10 +99,10 @@ def test_backward_through_a_graph_made_before_the_step_is_refused():
 
 def test_no_grad_makes_a_leaf_and_requires_grad_turns_it_into_a_param():
     ns = Namespace()
-    ns.run({"inputs": {"w": {"data": [1.0, 2.0], "requires_grad": True}},
+    run(ns, {"inputs": {"w": {"data": [1.0, 2.0], "requires_grad": True}},
             "ops": [{"name": "loss", "expr": "sum(w * w)"}], "backward": [{"output": "loss"}]})
     old = ns.bindings["w"]
-    ns.run({"ops": [{"name": "g", "op": "mul", "args": ["w", 2], "no_grad": True},
+    run(ns, {"ops": [{"name": "g", "op": "mul", "args": ["w", 2], "no_grad": True},
                     {"name": "w", "expr": "w - 0.1 * g", "no_grad": True, "requires_grad": True}]})
     w = ns.bindings["w"]
     assert w is not old and w.is_leaf and w.requires_grad and w.grad is None and w._version == 0
@@ -107,12 +112,12 @@ def test_no_grad_makes_a_leaf_and_requires_grad_turns_it_into_a_param():
 
 def test_requires_grad_on_a_computed_tensor_is_refused_with_torchs_message():
     ns = Namespace()
-    ns.run({"inputs": {"w": {"data": [1.0], "requires_grad": True}}})
+    run(ns, {"inputs": {"w": {"data": [1.0], "requires_grad": True}}})
     t = torch.ones(1, requires_grad=True) * 2
     with pytest.raises(RuntimeError) as theirs:
         t.requires_grad_(False)
     with pytest.raises(engine.LeafError) as ours:
-        ns.run({"ops": [{"name": "v", "expr": "w * 2", "requires_grad": True}]})
+        run(ns, {"ops": [{"name": "v", "expr": "w * 2", "requires_grad": True}]})
     assert ours.value.detail.startswith(str(theirs.value))
     assert ours.value.op_index == 0 and "MulBackward0" in ours.value.detail
     assert "v" not in ns.bindings
@@ -121,13 +126,13 @@ def test_requires_grad_on_a_computed_tensor_is_refused_with_torchs_message():
 def test_requires_grad_on_integers_is_refused():
     ns = Namespace()
     with pytest.raises(engine.DTypeError, match="floating point"):
-        ns.run({"inputs": {"i": {"data": [1], "dtype": "int64"}},
+        run(ns, {"inputs": {"i": {"data": [1], "dtype": "int64"}},
                 "ops": [{"name": "j", "op": "add", "args": ["i", 1], "requires_grad": True}]})
 
 
 def test_detach_shares_data_and_stops_gradients():
     ns = Namespace()
-    ns.run({"inputs": {"w": {"data": [1.0, 2.0], "requires_grad": True}},
+    run(ns, {"inputs": {"w": {"data": [1.0, 2.0], "requires_grad": True}},
             "ops": [{"name": "d", "op": "detach", "args": ["w"]}, {"name": "out", "expr": "sum(detach(w) * w)"}],
             "backward": [{"output": "out"}]})
     d, w = ns.bindings["d"], ns.bindings["w"]
@@ -139,7 +144,7 @@ def test_step_names_an_optimizer_that_exists():
     ns = Namespace()
     regression(ns, "sgd", lr=0.1)
     with pytest.raises(engine.UnknownNameError, match="unknown optimizer 'otp'; did you mean 'opt'") as e:
-        ns.run({**STEP, "step": ["otp"]})
+        run(ns, {**STEP, "step": ["otp"]})
     assert e.value.pointer == "/step/0"
     assert ns.bindings["w"].grad is None and "loss" not in ns.bindings
 
@@ -156,7 +161,7 @@ def test_step_names_an_optimizer_that_exists():
 def test_bad_optimizers_are_refused_and_nothing_is_made(args, message, pointer):
     ns = Namespace()
     regression(ns, "sgd", lr=0.1)
-    ns.run({"ops": [{"name": "loss", "expr": "sum(w * 2)"}]})
+    run(ns, {"ops": [{"name": "loss", "expr": "sum(w * 2)"}]})
     with pytest.raises(EngineError, match=message) as e:
         ns.create_optimizer(*args)
     assert e.value.pointer == pointer
@@ -167,5 +172,5 @@ def test_optimizer_state_counts_toward_the_session_size():
     ns = Namespace()
     regression(ns, "adam", lr=0.1)
     before = ns.nbytes()
-    ns.run(STEP)
+    run(ns, STEP)
     assert ns.nbytes() >= before + 2 * (8 + 8)  # exp_avg and exp_avg_sq of w and b

@@ -2041,7 +2041,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2112,7 +2112,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2214,7 +2214,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2283,7 +2283,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable */
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2435,7 +2435,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown session (or expired, or deleted) or unknown variable */
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
             404: {
                 headers: {
                     [name: string]: unknown;
