@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from .errors import EngineError, LimitError
-from .graph import Meta, Node
-from .program import Limits, Namespace
+from .graph import Meta, Node, VersionCounter
+from .optim import OPTIMIZERS
+from .program import Limits, NamedOptimizer, Namespace
 from .registry import OPS
 from .structure import NAME
 from .tensor import Tensor
@@ -145,11 +146,11 @@ class _Dumper:
         return ["v", self.value(x)]
 
 
-def _collect(bindings: Mapping[str, Tensor]) -> tuple[list[Tensor], list[Node]]:
-    """Every tensor and node the bindings reach, nodes ordered so that a node's `next` come before it."""
+def _collect(roots: list[Tensor]) -> tuple[list[Tensor], list[Node]]:
+    """Every tensor and node the roots reach, nodes ordered so that a node's `next` come before it."""
     tensors: dict[int, Tensor] = {}
     nodes: dict[int, Node] = {}
-    stack: list[Any] = list(bindings.values())
+    stack: list[Any] = list(roots)
     while stack:
         x = stack.pop()
         if type(x) is Tensor:
@@ -189,7 +190,9 @@ def dump(namespace: Namespace, blob_id: Callable[[np.ndarray], str] | None = Non
     a caller that keeps names for arrays it already stored writes only the new ones."""
     counter = iter(range(1 << 62))
     d = _Dumper(blob_id or (lambda root: f"b{next(counter)}"))
-    tensors, nodes = _collect(namespace.bindings)
+    # an optimizer's params are usually bound too; one whose name was rebound since is kept all the same
+    params = [p for made in namespace.optimizers.values() for p in made.optimizer.params]
+    tensors, nodes = _collect([*namespace.bindings.values(), *params])
     d.tensor_index = {id(t): i for i, t in enumerate(tensors)}
     d.node_index = {id(n): i for i, n in enumerate(nodes)}
     out_tensors = [[d.array(t.data), None if t.grad is None else d.array(np.asarray(t.grad)), bool(t.requires_grad),
@@ -204,10 +207,24 @@ def dump(namespace: Namespace, blob_id: Callable[[np.ndarray], str] | None = Non
             "out": None if n.out is None else d.array(n.out),
             "freed": bool(n.freed),
             "retained": None if n.retained is None else d.tensor_index[id(n.retained)],
+            "versions": None if n.versions is None or n.freed else list(n.versions),
         })
     manifest = {"format": FORMAT, "blobs": d.blob_meta, "arrays": d.arrays, "tensors": out_tensors,
                 "nodes": out_nodes, "bindings": {name: d.tensor_index[id(t)] for name, t in namespace.bindings.items()}}
+    # in-place write counts: [tensor, counter, value], tensors sharing data (views, detach) sharing a counter
+    counters: dict[int, int] = {}
+    manifest["versions"] = [[i, counters.setdefault(id(t._vc), len(counters)), t._vc.value]
+                            for i, t in enumerate(tensors) if t._vc is not None]
+    manifest["optimizers"] = [_dump_optimizer(d, made) for made in namespace.optimizers.values()]
     return State(manifest, d.blobs)
+
+
+def _dump_optimizer(d: _Dumper, made: NamedOptimizer) -> dict[str, Any]:
+    opt = made.optimizer
+    return {"name": made.name, "type": opt.type, "params": list(made.params),
+            "tensors": [d.tensor_index[id(p)] for p in opt.params],
+            "hyperparameters": {k: d.value(v) for k, v in opt.hyperparameters.items()}, "steps": opt.steps,
+            "state": [{k: d.value(v) for k, v in st.as_dict().items()} for st in opt.state]}
 
 
 # ---------------------------------------------------------------------------- load
@@ -338,6 +355,10 @@ def _load(manifest, blobs, limits, given) -> Loaded:
     return _Loader(manifest, limits).load(blobs, given)
 
 
+_STATE_KEYS = {"step", "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg", "grad_avg",
+               "sum"}
+
+
 class _Loader:
     """Reads a manifest in dependency order (blobs, arrays, tensors, nodes, bindings), checking as it goes."""
 
@@ -381,7 +402,63 @@ class _Loader:
             if not NAME.match(name):
                 raise _fail(f"binding {name[:40]!r} is not an identifier")
             namespace.bindings[name] = self.tensor(k, f"binding {name[:40]!r}")
+        self.read_versions(_list(self.manifest.get("versions", []), "versions"))
+        for j, spec in enumerate(_list(self.manifest.get("optimizers", []), "optimizers")):
+            made = self.read_optimizer(j, _dict(spec, f"optimizer {j}"))
+            if made.name in namespace.optimizers:
+                raise _fail(f"optimizer {j} repeats the name {made.name!r}")
+            namespace.optimizers[made.name] = made
         return Loaded(namespace, self.roots)
+
+    def read_versions(self, entries: list) -> None:
+        counters: dict[int, VersionCounter] = {}
+        for j, entry in enumerate(entries):
+            entry = _list(entry, f"version {j}")
+            if len(entry) != 3:
+                raise _fail(f"version {j} must be [tensor, counter, value]")
+            t = self.tensor(entry[0], f"version {j} tensor")
+            k = _int(entry[1], f"version {j} counter", 0, len(entries))
+            value = _int(entry[2], f"version {j} value")
+            counter = counters.get(k)
+            if counter is None:
+                counter = counters[k] = VersionCounter()
+                counter.value = value
+            elif counter.value != value:
+                raise _fail(f"version {j} gives counter {k} two values")
+            t._vc = counter
+
+    def read_optimizer(self, j: int, spec: dict) -> NamedOptimizer:
+        where = f"optimizer {j}"
+        cls = OPTIMIZERS.get(spec.get("type")) if type(spec.get("type")) is str else None
+        if cls is None:
+            raise _fail(f"{where} has an unknown type")
+        name, names = spec.get("name"), _list(spec.get("params"), f"{where} params")
+        if type(name) is not str or not NAME.match(name) or not all(type(n) is str for n in names):
+            raise _fail(f"{where} has a bad name or param names")
+        tensors = [self.tensor(k, f"{where} param") for k in _list(spec.get("tensors"), f"{where} tensors")]
+        if len(tensors) != len(names):
+            raise _fail(f"{where} has {len(tensors)} params for {len(names)} names")
+        hyper = {str(k): self.value(v, f"{where} hyperparameter") for k, v in
+                 _dict(spec.get("hyperparameters"), f"{where} hyperparameters").items()}
+        try:  # the optimizer's own checks: hyperparameters it takes, params that are leaves requiring grad
+            opt = cls(tensors, **hyper)
+        except EngineError as e:
+            raise _fail(f"{where}: {e.detail}") from None
+        opt.steps = _int(spec.get("steps"), f"{where} steps")
+        states = _list(spec.get("state"), f"{where} state")
+        if len(states) != len(tensors):
+            raise _fail(f"{where} has state for {len(states)} of {len(tensors)} params")
+        for k, (p, st, values) in enumerate(zip(tensors, opt.state, states)):
+            for key, v in _dict(values, f"{where} state {k}").items():
+                if key not in _STATE_KEYS:
+                    raise _fail(f"{where} state {k} has an unknown entry")
+                x = self.value(v, f"{where} state {k}")
+                if key == "step":
+                    x = _int(x, f"{where} state {k} step")
+                elif type(x) is not np.ndarray or x.shape != p.data.shape or x.dtype != p.data.dtype:
+                    raise _fail(f"{where} state {k} '{key}' does not match its param")
+                setattr(st, key, x)
+        return NamedOptimizer(name, names, opt)
 
     def read_blobs(self, blobs: Mapping[str, Any], given: Mapping[str, np.ndarray]) -> None:
         for bid, (dtype, shape, nbytes) in self.sizes.items():
@@ -534,6 +611,11 @@ class _Loader:
             raise _fail(f"{where} {'lacks' if out is None else 'holds'} a saved output")
         node = Node(opdef, kwargs, nxt, inputs, out)
         node.freed = freed
+        if spec.get("versions") is not None:  # the versions its saved inputs had when saved
+            versions = _list(spec.get("versions"), f"{where} versions")
+            if inputs is None or len(versions) != len(inputs):
+                raise _fail(f"{where} has {len(versions)} versions for its inputs")
+            node.versions = tuple(_int(v, f"{where} version") for v in versions)
         if spec.get("retained") is not None:
             retained.append((i, _int(spec.get("retained"), f"{where} retained", 0, len(self.tensors) - 1)))
         return node

@@ -239,3 +239,28 @@ async def test_manual_loop_with_data_and_grad_in_one_request_per_step_equals_tor
     np.testing.assert_allclose(body["w"]["data"], w.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(body["b"]["data"], b.detach().numpy(), rtol=1e-6)
     assert body["w"]["is_leaf"] and body["w"]["requires_grad"]
+
+
+async def test_a_snapshot_keeps_the_optimizer_and_the_restored_session_trains_on_identically(client):
+    sid = await training_session(client)
+    await client.post(f"/v1/sessions/{sid}/optimizers", json={"name": "opt", "type": "rmsprop",
+                                                              "params": ["w", "b"], "lr": 0.01, "momentum": 0.9})
+    step = {"zero_grad": True, "ops": [{"name": "loss", "expr": LOSS}], "backward": [{"output": "loss"}],
+            "step": ["opt"], "return": ["w", "b"]}
+    for _ in range(5):
+        await client.post(f"/v1/sessions/{sid}/run", json=step)
+    snapshot = await client.get(f"/v1/sessions/{sid}/snapshot")
+    assert snapshot.status_code == 200
+    r = await client.post("/v1/sessions/restore", content=snapshot.content,
+                          headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 201, r.text
+    copy = r.json()["id"]
+    assert (await client.get(f"/v1/sessions/{copy}/optimizers/opt")).json() == \
+        (await client.get(f"/v1/sessions/{sid}/optimizers/opt")).json()
+    for _ in range(15):
+        a = await client.post(f"/v1/sessions/{sid}/run", json=step)
+        b = await client.post(f"/v1/sessions/{copy}/run", json=step)
+    assert a.json()["variables"]["w"]["data"] == b.json()["variables"]["w"]["data"]
+    tw, _ = torch_run("rmsprop", {"lr": 0.01, "momentum": 0.9}, "float64")
+    np.testing.assert_allclose(b.json()["variables"]["w"]["data"], tw, rtol=1e-6)
+    assert (await client.get(f"/v1/sessions/{copy}/optimizers/opt")).json()["steps"] == 20

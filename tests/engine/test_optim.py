@@ -152,3 +152,40 @@ def test_a_failed_transaction_undoes_the_step():
     (t * t).sum().backward()
     topt.step()
     np.testing.assert_allclose(w.data, t.detach().numpy(), rtol=1e-6)
+
+
+def test_optimizer_state_and_versions_survive_dump_and_load():
+    """A session's optimizers (state, step count) and version counters leave a process and come back: the
+    loaded copy continues exactly as the original does, and refuses the same stale backward."""
+    from engine.program import Namespace
+    from engine.state import dump, load
+    from engine.structure import Program
+
+    step = Program.from_dict({"zero_grad": True, "ops": [{"name": "loss", "expr": "sum(w * w * x)"}],
+                              "backward": [{"output": "loss"}], "step": ["opt"]})
+    ns = Namespace()
+    ns.run(Program.from_dict({"inputs": {"w": {"data": [1.0, -2.0], "dtype": "float64", "requires_grad": True},
+                                         "x": {"data": [0.5, 3.0], "dtype": "float64"}}}))
+    ns.create_optimizer("opt", "adam", ["w"], {"lr": 0.1, "amsgrad": True})
+    for _ in range(3):
+        ns.run(step)
+    ns.run(Program.from_dict({"ops": [{"name": "kept", "expr": "sum(w * w)"}, {"name": "d", "op": "detach",
+                                                                               "args": ["w"]}],
+                              "backward": [{"output": "kept", "retain_graph": True}], "step": ["opt"]}))
+    state = dump(ns)
+    copy = load(state.manifest, {k: v.tobytes() for k, v in state.blobs.items()})
+    made = copy.optimizers["opt"]
+    assert made.describe() == ns.optimizers["opt"].describe()
+    assert copy.bindings["w"]._version == ns.bindings["w"]._version == 4
+    assert copy.bindings["d"]._vc is copy.bindings["w"]._vc  # the detached view still shares the counter
+    with pytest.raises(engine.ModifiedInPlaceError) as theirs:
+        ns.backward("kept")
+    with pytest.raises(engine.ModifiedInPlaceError) as ours:
+        copy.backward("kept")
+    assert str(ours.value) == str(theirs.value)
+    for _ in range(3):
+        ns.run(step)
+        copy.run(step)
+    np.testing.assert_array_equal(copy.bindings["w"].data, ns.bindings["w"].data)
+    np.testing.assert_array_equal(made.optimizer.state[0].max_exp_avg_sq, ns.optimizers["opt"].optimizer.state[0].max_exp_avg_sq)
+    assert made.optimizer.steps == 7
