@@ -187,5 +187,6 @@ def test_optimizer_state_and_versions_survive_dump_and_load():
         ns.run(step)
         copy.run(step)
     np.testing.assert_array_equal(copy.bindings["w"].data, ns.bindings["w"].data)
-    np.testing.assert_array_equal(made.optimizer.state[0].max_exp_avg_sq, ns.optimizers["opt"].optimizer.state[0].max_exp_avg_sq)
+    np.testing.assert_array_equal(made.optimizer.state[0].max_exp_avg_sq,
+                                  ns.optimizers["opt"].optimizer.state[0].max_exp_avg_sq)
     assert made.optimizer.steps == 7
