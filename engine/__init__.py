@@ -8,6 +8,7 @@
 
 from . import functions as _functions
 from . import optim
+from .derivatives import hessian, hvp, jacobian, jvp
 from .dispatch import limit_elements
 from .errors import (
     BackwardError,
@@ -32,7 +33,8 @@ from .registry import OPS
 from .tensor import Tensor, as_array
 
 __all__ = [
-    "Tensor", "as_array", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "Tensor", "as_array", "backward", "grad", "jacobian", "jvp", "hvp", "hessian",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "gradgradcheck",
     "OPS", "limit_elements", "EngineError", "BackwardError", "DTypeError", "ExprError", "GraphFreedError",
     "LeafError", "LimitError", "ModifiedInPlaceError", "OpError", "OptimizerError", "ShapeError", "TensorError",

@@ -25,7 +25,7 @@ from .tensor import Tensor, as_array, install_backward, meta_of
 
 # ---------------------------------------------------------------------------- backward
 
-def _walk(roots: list[Node]) -> list[Node]:
+def walk(roots: list[Node]) -> list[Node]:
     """Every node reachable from roots, children before parents (iterative post-order)."""
     order: list[Node] = []
     seen: set[Node] = set()
@@ -48,13 +48,16 @@ def _walk(roots: list[Node]) -> list[Node]:
 
 
 def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
-                 inputs=None, allow_unused: bool = False):
+                 inputs=None, allow_unused: bool = False, batched: bool = False):
     """Send grad_roots back from roots.
 
     With inputs=None (Tensor.backward), gradients accumulate into leaves and
     retain_grad tensors. Otherwise (engine.grad) nothing accumulates, and the
     gradients reaching `inputs` are returned in order. Nodes and tensors are
     dict keys by identity (neither defines __eq__).
+
+    batched: every gradient carries one leading batch axis (the same B everywhere): one pass computes
+    B vector-Jacobian products, each node running its op's batch vjp (engine.grad's is_grads_batched).
     """
     F = _RECORDED if create_graph else _PLAIN
     leaf_sums: dict[Any, Any] = {}  # leaf Tensor -> summed grad
@@ -77,7 +80,7 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
         # a node runs when another input lies below it; an input's own node only receives its gradient
         # (as in torch, it is neither run nor freed: it may have been freed already)
         useful: set[Node] = set()  # nodes to run
-        for node in _walk(root_nodes):  # children come first, so usefulness flows up
+        for node in walk(root_nodes):  # children come first, so usefulness flows up
             if any(n in useful or n in leaf_targets or n in node_targets for n in node.next if n is not None):
                 useful.add(node)
         leaf_sums = {k: v for k, v in leaf_sums.items() if k in leaf_targets}
@@ -106,25 +109,36 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
         if node.op.saves_inputs:
             _check_versions(node)
-        grads = node.op.call_vjp(F, g, node, create_graph) if g is not None else (None,) * len(node.next)
+        if g is None:
+            grads = (None,) * len(node.next)
+        elif leaf_targets is None:  # backward: every input that goes somewhere
+            grads = node.op.call_vjp(F, g, node, create_graph) if not batched else \
+                node.op.call_batch_vjp(F, g, node, create_graph, [n is not None for n in node.next])
+        else:  # engine.grad: only the gradients that lead to its inputs
+            wanted = [n is not None and (n in deps or n in leaf_targets) for n in node.next]
+            grads = node.op.call_batch_vjp(F, g, node, create_graph, wanted) if batched else \
+                node.op.call_vjp(F, g, node, create_graph, wanted)
         for n, gi, x in zip(node.next, grads, node.inputs, strict=True):
             if n is None:
                 continue
             if type(x) is Tensor:  # its array's shape and dtype, without the properties
                 x = x.data
+            if batched and gi is not None:
+                gi = reduce_batched_grad(gi, x.shape, x.dtype, create_graph)
             if type(n) is Node:
                 left = deps.get(n)
                 if left is None:  # leads to no input of engine.grad
                     continue
                 if gi is not None:
                     if gi.shape != x.shape or gi.dtype is not x.dtype:  # else nothing to reduce
-                        gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
+                        if not batched:
+                            gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
                     buffers[n] = gi if n not in buffers else buffers[n] + gi
                 deps[n] = left - 1
                 if left == 1:
                     ready.append(n)
             elif gi is not None and (leaf_targets is None or n in leaf_targets):
-                _add(leaf_sums, n, reduce_grad(gi, x.shape, x.dtype, create_graph))
+                _add(leaf_sums, n, gi if batched else reduce_grad(gi, x.shape, x.dtype, create_graph))
 
     result = []
     for i, t in enumerate(inputs or ()):  # an unused input fails the call before anything is freed
@@ -237,6 +251,30 @@ def _root_grad(output: Tensor, gradient, position: int, create_graph: bool):
     return g
 
 
+def _batched_root_grads(roots: list[Tensor], grad_outputs: list, create_graph: bool) -> list:
+    """The upstream gradients of a batched backward: each of its output's shape behind one batch axis B."""
+    batch = None
+    gs = []
+    for i, (o, g) in enumerate(zip(roots, grad_outputs)):
+        if g is None:
+            raise BackwardError(f"is_grads_batched needs grad_outputs: grad_outputs[{i}] is missing (give it "
+                                f"the shape (B, {', '.join(map(str, o.shape))}), a leading batch axis B)")
+        arr = as_array(g, o.data.dtype)
+        if arr.shape[1:] != o.data.shape or arr.ndim != o.data.ndim + 1:
+            raise BackwardError(f"Mismatch in shape: grad_output[{i}] has a shape of {arr.shape}; with "
+                                f"is_grads_batched it must be a batch axis followed by output[{i}]'s shape "
+                                f"{o.data.shape}")
+        if batch is not None and arr.shape[0] != batch:
+            raise BackwardError(f"grad_outputs[{i}] has a batch of {arr.shape[0]}, grad_outputs[0] of {batch}: "
+                                "every item of a batched backward needs the same batch size")
+        batch = arr.shape[0]
+        if create_graph:
+            gs.append(g if isinstance(g, Tensor) and g.data.dtype == arr.dtype else Tensor._make(arr, None))
+        else:
+            gs.append(arr)
+    return gs
+
+
 def _check_output(output, position: int) -> Tensor:
     if not isinstance(output, Tensor):
         raise BackwardError(f"element {position} of outputs is not a tensor")
@@ -254,8 +292,12 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, cr
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
-    """Gradients of outputs with respect to inputs, without touching any .grad (torch.autograd.grad)."""
+         allow_unused: bool = False, is_grads_batched: bool = False) -> tuple[Tensor | None, ...]:
+    """Gradients of outputs with respect to inputs, without touching any .grad (torch.autograd.grad).
+
+    is_grads_batched: every grad_outputs item has a leading batch axis of one size B, and every gradient
+    comes back with it: B vector-Jacobian products in one backward pass (each op's batch vjp), not B passes.
+    """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)) and len(outputs) == 1:
@@ -267,9 +309,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise BackwardError(f"One of the differentiated Tensors (input {i}) does not require grad")
     roots = [_check_output(o, i) for i, o in enumerate(outputs)]
-    gs = [_root_grad(o, g, i, create_graph) for i, (o, g) in enumerate(zip(roots, grad_outputs))]
+    if is_grads_batched:
+        gs = _batched_root_grads(roots, grad_outputs, create_graph)
+    else:
+        gs = [_root_grad(o, g, i, create_graph) for i, (o, g) in enumerate(zip(roots, grad_outputs))]
     result = run_backward(roots, gs, retain_graph=create_graph if retain_graph is None else retain_graph,
-                          create_graph=create_graph, inputs=inputs, allow_unused=allow_unused)
+                          create_graph=create_graph, inputs=inputs, allow_unused=allow_unused,
+                          batched=is_grads_batched)
     return tuple(None if g is None else g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), None)
                  for g in result)
 
@@ -327,6 +373,23 @@ def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
     out = np.sum(g, axis=axes, keepdims=True) if axes else g
     return out.reshape(shape) if lead else out
+
+
+def reduce_batched_grad(g, shape, dtype, create_graph: bool):
+    """reduce_grad for a batched backward: g is (B, *broadcast shape), reduced to (B, *shape), leaving the
+    batch axis alone (broadcast axes sit after it, so the plain rule's leading-axes sum does not apply)."""
+    gshape = g.shape
+    target = gshape[:1] + tuple(shape)
+    if gshape == target and (dtype is None or g.dtype == dtype):
+        return g
+    extra = len(gshape) - len(target)
+    if extra > 0:  # axes the op broadcast in front of the input's own
+        axes = tuple(range(1, 1 + extra))
+        g = _RECORDED.sum(g, axis=axes) if create_graph else np.sum(g, axis=axes)
+    elif extra < 0:  # a rule returned a gradient that broadcasts (a constant along some axes)
+        lifted = gshape[:1] + (1,) * -extra + gshape[1:]
+        g = _RECORDED.reshape(g, shape=lifted) if create_graph else np.reshape(g, lifted)
+    return reduce_grad(g, target, dtype, create_graph)
 
 
 def reduce_grad(g, shape, dtype, create_graph: bool):

@@ -79,11 +79,27 @@ def _reduced_axes(shape, axis) -> tuple[int, ...]:
     return tuple(_axis(a, len(shape)) for a in axes)
 
 
-def _expand(F, g, shape, axis):
-    """Bring a reduction's gradient back to the input's shape (undo the reduced axes, then broadcast)."""
+def _expand(F, g, shape, axis, keepdims):
+    """Bring a reduction's gradient back to the input's shape (undo the reduced axes, then broadcast).
+    Batch axes in front of g (a batched backward) stay in front."""
     axes = _reduced_axes(shape, axis)
-    kept = tuple(1 if i in axes else s for i, s in enumerate(shape))
-    return F.broadcast_to(F.reshape(g, shape=kept), shape=shape)
+    lead = _lead(g, len(shape) if keepdims else len(shape) - len(axes))
+    kept = lead + tuple(1 if i in axes else s for i, s in enumerate(shape))
+    return F.broadcast_to(F.reshape(g, shape=kept), shape=lead + tuple(shape))
+
+
+def _lead(g, ndim: int) -> tuple[int, ...]:
+    """The batch axes in front of a gradient whose op output has ndim axes: () outside a batched backward.
+    Rules that read them work unchanged in a batched backward (declared with batched=True)."""
+    return tuple(g.shape[:g.ndim - ndim])
+
+
+def _batch_col(F, g, ndim: int):
+    """A gradient of a 0-d output, shaped to broadcast against an ndim-d operand: a batched g (B,) becomes
+    (B, 1, ..., 1) so that its batch axis stays in front; an unbatched g is left as it is."""
+    if g.ndim == 0:
+        return g
+    return F.reshape(g, shape=tuple(g.shape) + (1,) * ndim)
 
 
 def _count(shape, axis) -> int:
@@ -154,27 +170,28 @@ def _index_name(kwargs, inputs):
 family("arithmetic")
 
 
-@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: g), shape=broadcast)
+@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: g), shape=broadcast, batched=True, jvp="linear")
 def add(a, b):
     """a + b, broadcasting."""
     return np.add(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast, aliases=("subtract",))
+@op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast, aliases=("subtract",),
+    batched=True, jvp="linear")
 def sub(a, b):
     """a - b, broadcasting."""
     return np.subtract(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=broadcast,
-    aliases=("multiply",))
+    aliases=("multiply",), batched=True, jvp="bilinear")
 def mul(a, b):
     """a * b elementwise, broadcasting."""
     return np.multiply(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g / b, lambda F, g, ans, a, b: -g * a / (b * b)), saves="inputs",
-    shape=broadcast, aliases=("divide", "true_divide"))
+    shape=broadcast, aliases=("divide", "true_divide"), batched=True, jvp="elementwise")
 def div(a, b):
     """a / b (true division), broadcasting."""
     return np.true_divide(a, b)
@@ -189,18 +206,21 @@ def _pow_base_grad(F, g, ans, a, b):
 
 def _pow_exponent_grad(F, g, ans, a, b):
     # d(a**b)/db = a**b * log(a); taken as 0 where a == 0 and b >= 0, as PyTorch does
+    if _is_number(a) and a != 0:  # log of a python number in float64 (as a constant it would be float32)
+        with np.errstate(invalid="ignore"):
+            return g * (ans * float(np.log(float(a))))
     zero = F.logical_and(F.eq(a, 0), F.ge(b, 0))
     return g * F.where(zero, 0.0, ans * F.log(F.where(zero, 1.0, a)))
 
 
 @op(vjp=(_pow_base_grad, _pow_exponent_grad), saves="inputs output",
-    shape=broadcast, grad_fn=_pow_name, aliases=("power",))
+    shape=broadcast, grad_fn=_pow_name, aliases=("power",), batched=True, jvp="elementwise")
 def pow(a, b):
     """a ** b elementwise, broadcasting."""
     return np.power(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a: -g,), aliases=("negative",))
+@op(vjp=(lambda F, g, ans, a: -g,), aliases=("negative",), batched=True, jvp="linear")
 def neg(a):
     """-a."""
     return np.negative(a)
@@ -212,14 +232,16 @@ def _pick(F, g, lose, tie):
 
 
 @op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b)),
-         lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
+         lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast,
+    batched=True, jvp="elementwise")
 def maximum(a, b):
     """Elementwise maximum; at ties the gradient is split evenly, as in PyTorch."""
     return np.maximum(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b)),
-         lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast)
+         lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast,
+    batched=True, jvp="elementwise")
 def minimum(a, b):
     """Elementwise minimum; at ties the gradient is split evenly, as in PyTorch."""
     return np.minimum(a, b)
@@ -230,79 +252,80 @@ def minimum(a, b):
 family("unary")
 
 
-@op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs", aliases=("absolute",))
+@op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs", aliases=("absolute",), batched=True, jvp="elementwise")
 def abs(a):
     """|a|; the gradient at 0 is 0."""
     return np.abs(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g * ans,), saves="output")
+@op(vjp=(lambda F, g, ans, a: g * ans,), saves="output", batched=True, jvp="elementwise")
 def exp(a):
     """e ** a."""
     return np.exp(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g / a,), saves="inputs")
+@op(vjp=(lambda F, g, ans, a: g / a,), saves="inputs", batched=True, jvp="elementwise")
 def log(a):
     """Natural logarithm."""
     return np.log(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g / (a + 1.0),), saves="inputs", grad_fn="Log1PBackward0")
+@op(vjp=(lambda F, g, ans, a: g / (a + 1.0),), saves="inputs", grad_fn="Log1PBackward0",
+    batched=True, jvp="elementwise")
 def log1p(a):
     """log(1 + a), accurate for small a."""
     return np.log1p(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g * (ans + 1.0),), saves="output")
+@op(vjp=(lambda F, g, ans, a: g * (ans + 1.0),), saves="output", batched=True, jvp="elementwise")
 def expm1(a):
     """e ** a - 1, accurate for small a."""
     return np.expm1(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g / (ans * 2.0),), saves="output")
+@op(vjp=(lambda F, g, ans, a: g / (ans * 2.0),), saves="output", batched=True, jvp="elementwise")
 def sqrt(a):
     """Square root."""
     return np.sqrt(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g * (a * 2.0),), saves="inputs", grad_fn="PowBackward0")
+@op(vjp=(lambda F, g, ans, a: g * (a * 2.0),), saves="inputs", grad_fn="PowBackward0", batched=True, jvp="elementwise")
 def square(a):
     """a ** 2."""
     return np.square(a)
 
 
-@op(vjp=(lambda F, g, ans, a: -g * (ans * ans),), saves="output")
+@op(vjp=(lambda F, g, ans, a: -g * (ans * ans),), saves="output", batched=True, jvp="elementwise")
 def reciprocal(a):
     """1 / a."""
     return np.reciprocal(a) if np.asarray(a).dtype.kind == "f" else np.true_divide(1.0, a)
 
 
-@op(vjp=(lambda F, g, ans, a: g * F.cos(a),), saves="inputs")
+@op(vjp=(lambda F, g, ans, a: g * F.cos(a),), saves="inputs", batched=True, jvp="elementwise")
 def sin(a):
     """Sine (radians)."""
     return np.sin(a)
 
 
-@op(vjp=(lambda F, g, ans, a: -g * F.sin(a),), saves="inputs")
+@op(vjp=(lambda F, g, ans, a: -g * F.sin(a),), saves="inputs", batched=True, jvp="elementwise")
 def cos(a):
     """Cosine (radians)."""
     return np.cos(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g * (ans * ans + 1.0),), saves="output")
+@op(vjp=(lambda F, g, ans, a: g * (ans * ans + 1.0),), saves="output", batched=True, jvp="elementwise")
 def tan(a):
     """Tangent (radians)."""
     return np.tan(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g * (1.0 - ans * ans),), saves="output")
+@op(vjp=(lambda F, g, ans, a: g * (1.0 - ans * ans),), saves="output", batched=True, jvp="elementwise")
 def tanh(a):
     """Hyperbolic tangent."""
     return np.tanh(a)
 
 
-@op(vjp=(lambda F, g, ans, a: g * (ans * (1.0 - ans)),), saves="output")
+@op(vjp=(lambda F, g, ans, a: g * (ans * (1.0 - ans)),), saves="output", batched=True, jvp="elementwise")
 def sigmoid(a):
     """1 / (1 + e ** -a), computed without overflow."""
     a = np.asarray(a)
@@ -312,13 +335,15 @@ def sigmoid(a):
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
 
 
-@op(vjp=(lambda F, g, ans, a: F.where(F.logical_not(F.le(ans, 0)), g, 0.0),), saves="output")  # NaN passes g
+@op(vjp=(lambda F, g, ans, a: F.where(F.logical_not(F.le(ans, 0)), g, 0.0),), saves="output",
+    batched=True, jvp="elementwise")  # NaN passes g
 def relu(a):
     """max(a, 0); the gradient at 0 is 0, as in PyTorch."""
     return np.maximum(a, 0)
 
 
-@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs", torch="torch.nn.functional.softplus")
+@op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs", torch="torch.nn.functional.softplus",
+    batched=True, jvp="elementwise")
 def softplus(a):
     """log(1 + e ** a), computed without overflow."""
     return np.logaddexp(np.zeros((), dtype=np.result_type(a, np.float32)), a)
@@ -341,7 +366,7 @@ def _clip_mask(F, a, min, max):
 
 @op(vjp=(lambda F, g, ans, a, min, max:
          g if min is None and max is None else F.where(_clip_mask(F, a, min, max), g, 0.0),),
-    saves="inputs", grad_fn="ClampBackward1", aliases=("clamp",), torch="torch.clamp")
+    saves="inputs", grad_fn="ClampBackward1", aliases=("clamp",), torch="torch.clamp", batched=True, jvp="elementwise")
 def clip(a, *, min: OptNumber = None, max: OptNumber = None):
     """Limit a to [min, max] (either bound may be null); the gradient passes where min <= a <= max.
     Integer and bool tensors with a float bound give float32, as in torch."""
@@ -359,7 +384,7 @@ def clip(a, *, min: OptNumber = None, max: OptNumber = None):
 
 @op(vjp=(None, lambda F, g, ans, cond, a, b: F.where(cond, g, 0.0),
          lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast,
-    method=False)  # torch's Tensor.where(cond, other) reads its arguments in another order
+    method=False, batched=True, jvp="elementwise")  # torch's Tensor.where(cond, other): another argument order
 def where(cond, a, b):
     """a where cond is true, else b (cond is read as booleans), broadcasting."""
     return np.where(np.asarray(cond).astype(bool, copy=False), a, b)
@@ -370,7 +395,7 @@ def _zero_grad(F, g, ans, a):
     return np.zeros(np.shape(g), dtype=g.dtype)
 
 
-@op(vjp=(_zero_grad,))
+@op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
 def sign(a):
     """-1, 0 or 1 by the sign of a (0 at NaN, as torch; bools stay bools); zero gradient."""
     a = np.asarray(a)
@@ -380,19 +405,19 @@ def sign(a):
     return np.nan_to_num(out, copy=False, nan=0.0) if a.dtype.kind == "f" else out
 
 
-@op(vjp=(_zero_grad,))
+@op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
 def floor(a):
     """Round down; zero gradient."""
     return np.floor(a)
 
 
-@op(vjp=(_zero_grad,))
+@op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
 def ceil(a):
     """Round up; zero gradient."""
     return np.ceil(a)
 
 
-@op(vjp=(_zero_grad,))
+@op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
 def round(a):
     """Round half to even (as numpy and PyTorch do); zero gradient."""
     return np.round(a)
@@ -462,16 +487,16 @@ def logical_not(a):
 family("reductions")
 
 
-@op(vjp=(lambda F, g, ans, a, axis, **_: _expand(F, g, a.shape, axis),),
-    grad_fn=_over_axes("SumBackward0", "SumBackward1"))
+@op(vjp=(lambda F, g, ans, a, axis, keepdims: _expand(F, g, a.shape, axis, keepdims),),
+    grad_fn=_over_axes("SumBackward0", "SumBackward1"), batched=True, jvp="linear")
 def sum(a, *, axis: Axes = None, keepdims: Bool = False):
     """Sum over axis (all axes when null)."""
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
-@op(vjp=(lambda F, g, ans, a, axis, **_:
-         _expand(F, g, a.shape, axis) * (1.0 / builtins.max(_count(a.shape, axis), 1)),),
-    grad_fn=_over_axes("MeanBackward0", "MeanBackward1"))
+@op(vjp=(lambda F, g, ans, a, axis, keepdims:
+         _expand(F, g, a.shape, axis, keepdims) * (1.0 / builtins.max(_count(a.shape, axis), 1)),),
+    grad_fn=_over_axes("MeanBackward0", "MeanBackward1"), batched=True, jvp="linear")
 def mean(a, *, axis: Axes = None, keepdims: Bool = False):
     """Mean over axis (all axes when null)."""
     a = np.asarray(a)
@@ -496,20 +521,20 @@ def _exclusive_prod(F, a, axis):
     return F.transpose(others, axes=_inverse(order, a.ndim))
 
 
-def _prod_grad(F, g, ans, a, axis, **_):
+def _prod_grad(F, g, ans, a, axis, keepdims):
     # torch's cases: no zero, ans / a; two zeros in a full product, 0 (unless differentiated again);
     # otherwise the product of the others for every element
     zeros = np.count_nonzero(_data(a) == 0)
     if zeros == 0:
-        d = _expand(F, ans, a.shape, axis) / a
+        d = _expand(F, ans, a.shape, axis, keepdims) / a
     elif axis is None and zeros > 1 and type(a) is np.ndarray:
-        return np.zeros(a.shape, dtype=g.dtype)
+        return np.zeros(_lead(g, a.ndim if keepdims else 0) + tuple(a.shape), dtype=g.dtype)
     else:
         d = _exclusive_prod(F, a, axis)
-    return _expand(F, g, a.shape, axis) * d
+    return _expand(F, g, a.shape, axis, keepdims) * d
 
 
-@op(vjp=(_prod_grad,), saves="inputs output", grad_fn=_over_axes("ProdBackward0", "ProdBackward1"))
+@op(vjp=(_prod_grad,), saves="inputs output", grad_fn=_over_axes("ProdBackward0", "ProdBackward1"), batched=True)
 def prod(a, *, axis: Axes = None, keepdims: Bool = False):
     """Product over axis (all axes when null)."""
     return np.prod(a, axis=axis, keepdims=keepdims)
@@ -524,20 +549,20 @@ def _extreme_grad(F, g, ans, a, axis, keepdims):
         if axis is None and not keepdims:
             if np.isnan(out):
                 hit = np.isnan(data)
-            return F.where(hit, g / np.count_nonzero(hit), 0.0)
+            return F.where(hit, _batch_col(F, g, a.ndim) / np.count_nonzero(hit), 0.0)
         count = _expand_data(np.sum(hit, axis=axis, keepdims=True), a.shape, axis)
-        return _expand(F, g, a.shape, axis) / count * hit
+        return _expand(F, g, a.shape, axis, keepdims) / count * hit
 
 
 @op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MaxBackward1", "AmaxBackward0"),
-    aliases=("amax",), torch="torch.amax")
+    aliases=("amax",), torch="torch.amax", batched=True)
 def max(a, *, axis: Axes = None, keepdims: Bool = False):
     """Maximum over axis; ties share the gradient evenly."""
     return np.max(a, axis=axis, keepdims=keepdims)
 
 
 @op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MinBackward1", "AminBackward0"),
-    aliases=("amin",), torch="torch.amin")
+    aliases=("amin",), torch="torch.amin", batched=True)
 def min(a, *, axis: Axes = None, keepdims: Bool = False):
     """Minimum over axis; ties share the gradient evenly."""
     return np.min(a, axis=axis, keepdims=keepdims)
@@ -558,7 +583,7 @@ def _var_grad(F, g, ans, a, axis, keepdims, ddof):
     if dof <= 0 and axis is None and not keepdims:
         centered = F.abs(centered)  # torch's full variance without degrees of freedom: +-inf by g's sign
     with np.errstate(invalid="ignore"):
-        return _expand(F, g, a.shape, axis) * centered * (2.0 / dof if dof > 0 else math.inf)
+        return _expand(F, g, a.shape, axis, keepdims) * centered * (2.0 / dof if dof > 0 else math.inf)
 
 
 def _std_grad(F, g, ans, a, axis, keepdims, ddof):
@@ -566,28 +591,29 @@ def _std_grad(F, g, ans, a, axis, keepdims, ddof):
     return _var_grad(F, F.where(zero, 0.0, g / F.where(zero, 1.0, ans * 2.0)), None, a, axis, keepdims, ddof)
 
 
-@op(vjp=(_var_grad,), saves="inputs")
+@op(vjp=(_var_grad,), saves="inputs", batched=True)
 def var(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
     """Variance over axis with ddof degrees of freedom removed (numpy's default ddof=0)."""
     return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
-@op(vjp=(_std_grad,), saves="inputs output")
+@op(vjp=(_std_grad,), saves="inputs output", batched=True)
 def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
     """Standard deviation over axis with ddof degrees of freedom removed."""
     return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
-@op(vjp=(lambda F, g, ans, a, axis, **_:
-         _expand(F, F.where(F.eq(ans, 0), 0.0, g / F.where(F.eq(ans, 0), 1.0, ans)), a.shape, axis) * a,),
-    saves="inputs output", grad_fn="LinalgVectorNormBackward0", torch="torch.linalg.vector_norm")
+@op(vjp=(lambda F, g, ans, a, axis, keepdims:
+         _expand(F, F.where(F.eq(ans, 0), 0.0, g / F.where(F.eq(ans, 0), 1.0, ans)), a.shape, axis, keepdims) * a,),
+    saves="inputs output", grad_fn="LinalgVectorNormBackward0", torch="torch.linalg.vector_norm", batched=True)
 def norm(a, *, axis: Axes = None, keepdims: Bool = False):
     """Euclidean (2-)norm over axis, all elements when null; the gradient at 0 is 0."""
     return np.sqrt(np.sum(np.square(a), axis=axis, keepdims=keepdims))
 
 
-@op(vjp=(lambda F, g, ans, a, axis, **_:
-         _expand(F, g, a.shape, axis) * F.exp(a - _expand(F, ans, a.shape, axis)),), saves="inputs output")
+@op(vjp=(lambda F, g, ans, a, axis, keepdims:
+         _expand(F, g, a.shape, axis, keepdims) * F.exp(a - _expand(F, ans, a.shape, axis, keepdims)),),
+    saves="inputs output", batched=True)
 def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
     """log(sum(exp(a))) over axis, without overflow; fused, its gradient is softmax. Over nothing, -inf."""
     a = _floats(a)
@@ -603,27 +629,34 @@ def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
 family("linear algebra")
 
 
+# Each case also takes g with batch axes in front (a batched backward): they broadcast like matmul's own
+# leading axes, and vector-times-matrix cases are one matrix product over the whole batch.
 def _matmul_grad_a(F, g, ans, a, b):
     if a.ndim == 1 and b.ndim == 1:
-        return g * b
+        return _batch_col(F, g, 1) * b
     if b.ndim == 1:
         return F.unsqueeze(g, axis=-1) * b
     if a.ndim == 1:
+        if b.ndim == 2:
+            return F.matmul(g, _mT(F, b))
         return F.squeeze(F.matmul(F.unsqueeze(g, axis=-2), _mT(F, b)), axis=-2)
     return F.matmul(g, _mT(F, b))
 
 
 def _matmul_grad_b(F, g, ans, a, b):
     if a.ndim == 1 and b.ndim == 1:
-        return g * a
+        return _batch_col(F, g, 1) * a
     if a.ndim == 1:
         return F.unsqueeze(a, axis=-1) * F.unsqueeze(g, axis=-2)
     if b.ndim == 1:
+        if a.ndim == 2:
+            return F.matmul(g, a)
         return F.squeeze(F.matmul(_mT(F, a), F.unsqueeze(g, axis=-1)), axis=-1)
     return F.matmul(_mT(F, a), g)
 
 
-@op(vjp=(_matmul_grad_a, _matmul_grad_b), saves="inputs", shape=_matmul_shape, grad_fn=_matmul_name)
+@op(vjp=(_matmul_grad_a, _matmul_grad_b), saves="inputs", shape=_matmul_shape, grad_fn=_matmul_name,
+    batched=True, jvp="bilinear")
 def matmul(a, b):
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dimensions broadcast."""
     return np.matmul(a, b)
@@ -635,16 +668,18 @@ def _dot_shape(a, b, **_):
     return ()
 
 
-@op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=_dot_shape,
-    check_shape=True)
+@op(vjp=(lambda F, g, ans, a, b: _batch_col(F, g, 1) * b, lambda F, g, ans, a, b: _batch_col(F, g, 1) * a),
+    saves="inputs", shape=_dot_shape,
+    check_shape=True, batched=True, jvp="bilinear")
 def dot(a, b):
     """Inner product of two 1-D tensors (torch.dot)."""
     return np.dot(a, b)
 
 
-@op(vjp=(lambda F, g, ans, a, b: F.reshape(F.matmul(g, F.flatten(b)), shape=a.shape),
-         lambda F, g, ans, a, b: F.reshape(F.matmul(F.flatten(a), g), shape=b.shape)),
-    saves="inputs", shape=lambda a, b, **_: (math.prod(a), math.prod(b)), grad_fn="MulBackward0")
+@op(vjp=(lambda F, g, ans, a, b: F.reshape(F.matmul(g, F.flatten(b)), shape=_lead(g, 2) + tuple(a.shape)),
+         lambda F, g, ans, a, b: F.reshape(F.matmul(F.flatten(a), g), shape=_lead(g, 2) + tuple(b.shape))),
+    saves="inputs", shape=lambda a, b, **_: (math.prod(a), math.prod(b)), grad_fn="MulBackward0",
+    batched=True, jvp="bilinear")
 def outer(a, b):
     """Outer product of the flattened tensors."""
     return np.outer(a, b)
@@ -659,8 +694,16 @@ def _inverse(axes, ndim):
     return inv
 
 
-@op(vjp=(lambda F, g, ans, a, axes: F.transpose(g, axes=_inverse(axes, a.ndim)),),
-    grad_fn="PermuteBackward0", aliases=("permute",), torch="torch.permute")
+def _transpose_grad(F, g, ans, a, axes):
+    lead = g.ndim - a.ndim
+    if not lead:
+        return F.transpose(g, axes=_inverse(axes, a.ndim))
+    inverse = _inverse(axes, a.ndim) or list(range(a.ndim))[::-1]  # None reverses: its own inverse
+    return F.transpose(g, axes=list(range(lead)) + [lead + i for i in inverse])
+
+
+@op(vjp=(_transpose_grad,), grad_fn="PermuteBackward0", aliases=("permute",), torch="torch.permute",
+    batched=True, jvp="linear")
 def transpose(a, *, axes: Ints = None):
     """Permute axes (reverse them when null), as numpy.transpose."""
     return np.transpose(a, axes)
@@ -671,13 +714,15 @@ def transpose(a, *, axes: Ints = None):
 family("shape")
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0", aliases=("view",))
+@op(vjp=(lambda F, g, ans, a, shape: F.reshape(g, shape=_lead(g, len(shape)) + tuple(a.shape)),),
+    grad_fn="ViewBackward0", aliases=("view",), batched=True, jvp="linear")
 def reshape(a, *, shape: Shape):
     """Give a new shape with the same number of elements (one size may be -1)."""
     return np.reshape(a, shape)
 
 
-@op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=a.shape),), grad_fn="ViewBackward0", aliases=("ravel",))
+@op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=_lead(g, 1) + tuple(a.shape)),), grad_fn="ViewBackward0",
+    aliases=("ravel",), batched=True, jvp="linear")
 def flatten(a):
     """Reshape to 1-D."""
     return np.reshape(a, (-1,))
@@ -688,13 +733,21 @@ def _squeeze_name(kwargs, inputs):
     return "SqueezeBackward0" if axis is None else "SqueezeBackward2" if isinstance(axis, tuple) else "SqueezeBackward1"
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), grad_fn=_squeeze_name)
+def _squeezed_ndim(shape, axis) -> int:
+    if axis is None:
+        return builtins.sum(1 for s in shape if s != 1)
+    return len(shape) - (1 if isinstance(axis, int) else len(set(_reduced_axes(shape, axis))))
+
+
+@op(vjp=(lambda F, g, ans, a, axis: F.reshape(g, shape=_lead(g, _squeezed_ndim(a.shape, axis)) + tuple(a.shape)),),
+    grad_fn=_squeeze_name, batched=True, jvp="linear")
 def squeeze(a, *, axis: Axes = None):
     """Remove axes of size 1 (all of them when null)."""
     return np.squeeze(a, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=a.shape),), aliases=("expand_dims",))
+@op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=_lead(g, a.ndim + 1) + tuple(a.shape)),),
+    aliases=("expand_dims",), batched=True, jvp="linear")
 def unsqueeze(a, *, axis: Int):
     """Insert an axis of size 1 at position axis."""
     return np.expand_dims(a, axis)
@@ -708,7 +761,7 @@ def _broadcast_to_shape(a, shape, **_):
 
 
 @op(vjp=(lambda F, g, ans, a, **_: g,), shape=_broadcast_to_shape, check_shape=True,
-    grad_fn="ExpandBackward0", aliases=("expand",))
+    grad_fn="ExpandBackward0", aliases=("expand",), batched=True, jvp="linear")
 def broadcast_to(a, *, shape: Shape):
     """Repeat size-1 axes to reach shape (numpy's broadcasting rules)."""
     return np.broadcast_to(a, shape)
@@ -723,15 +776,23 @@ def _sum_to_shape(a, shape, **_):
     return shape
 
 
-@op(vjp=(lambda F, g, ans, a, **_: F.broadcast_to(g, shape=a.shape),), shape=_sum_to_shape,
-    check_shape=True, grad_fn="SumBackward1", aliases=("sum_to_size",), torch="torch.Tensor.sum_to_size")
+def _sum_to_grad(F, g, ans, a, shape):
+    lead = _lead(g, len(shape))
+    if lead:  # the batch axes stay in front of the axes sum_to removed
+        g = F.reshape(g, shape=lead + (1,) * (a.ndim - len(shape)) + tuple(shape))
+    return F.broadcast_to(g, shape=lead + tuple(a.shape))
+
+
+@op(vjp=(_sum_to_grad,), shape=_sum_to_shape,
+    check_shape=True, grad_fn="SumBackward1", aliases=("sum_to_size",), torch="torch.Tensor.sum_to_size",
+    batched=True, jvp="linear")
 def sum_to(a, *, shape: Shape):
     """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
     return sum_to_shape(np.asarray(a), tuple(shape))
 
 
 @op(vjp=(lambda F, g, ans, a, **_: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0",
-    torch="torch.Tensor.to")
+    torch="torch.Tensor.to", batched=True, jvp="linear")
 def astype(a, *, dtype: DType):
     """Convert to dtype (float32, float64, int64, bool); gradients flow between float dtypes."""
     return np.asarray(a).astype(dtype_of(dtype))
@@ -759,17 +820,19 @@ def _concat_shape(*shapes, axis=0):
 
 
 def _concat_grad(F, g, ans, *arrays, axis):
-    ax = axis % g.ndim
+    ndim = arrays[0].ndim
+    ax = axis % ndim
+    lead = g.ndim - ndim  # batch axes, if any, in front
     grads, start = [], 0
     for x in arrays:
         n = x.shape[ax]
-        grads.append(F.index(g, key=(slice(None),) * ax + (slice(start, start + n),)))
+        grads.append(F.index(g, key=(slice(None),) * (lead + ax) + (slice(start, start + n),)))
         start += n
     return tuple(grads)
 
 
 @op(vjp=_concat_grad, shape=_concat_shape, check_shape=True, method=False, grad_fn="CatBackward0",
-    aliases=("cat", "concatenate"), torch="torch.cat")
+    aliases=("cat", "concatenate"), torch="torch.cat", batched=True, jvp="linear")
 def concat(*arrays, axis: Int = 0):
     """Join tensors along an existing axis."""
     return np.concatenate(arrays, axis=axis)
@@ -787,18 +850,34 @@ def _stack_shape(*shapes, axis=0):
 
 
 def _stack_grad(F, g, ans, *arrays, axis):
-    ax = axis % len(g.shape)
+    ndim = arrays[0].ndim + 1
+    ax = axis % ndim + (g.ndim - ndim)  # batch axes, if any, in front
     return tuple(F.index(g, key=(slice(None),) * ax + (i,)) for i in range(len(arrays)))
 
 
-@op(vjp=_stack_grad, shape=_stack_shape, check_shape=True, method=False, grad_fn="StackBackward0")
+@op(vjp=_stack_grad, shape=_stack_shape, check_shape=True, method=False, grad_fn="StackBackward0",
+    batched=True, jvp="linear")
 def stack(*arrays, axis: Int = 0):
     """Join tensors of one shape along a new axis."""
     return np.stack(arrays, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, a, key: F.index_backward(g, shape=a.shape, key=key),), grad_fn=_index_name,
-    torch="torch.Tensor.__getitem__")
+def _indexed_ndim(ndim: int, key) -> int:
+    return ndim - builtins.sum(1 for k in key if type(k) is int) + builtins.sum(1 for k in key if k is None)
+
+
+def _batch_key(lead: tuple[int, ...], key) -> tuple:
+    """An index key that leaves the batch axes in front alone (basic indexing: a full slice for each)."""
+    return (slice(None),) * len(lead) + tuple(key)
+
+
+def _index_grad(F, g, ans, a, key):
+    lead = _lead(g, _indexed_ndim(a.ndim, key))
+    return F.index_backward(g, shape=lead + tuple(a.shape), key=_batch_key(lead, key))
+
+
+@op(vjp=(_index_grad,), grad_fn=_index_name,
+    torch="torch.Tensor.__getitem__", batched=True, jvp="linear")
 def index(a, *, key: Key):
     """Basic indexing a[key]: key items are ints, null (new axis), "..." or "start:stop:step" slices."""
     try:
@@ -820,8 +899,8 @@ def _show_key(key):
     return "[" + ", ".join(one(k) for k in key) + "]"
 
 
-@op(vjp=(lambda F, g, ans, gout, key, **_: F.index(g, key=key),), method=False, public=False,
-    grad_fn="IndexBackwardBackward0")
+@op(vjp=(lambda F, g, ans, gout, shape, key: F.index(g, key=_batch_key(_lead(g, len(shape)), key)),),
+    method=False, public=False, grad_fn="IndexBackwardBackward0", batched=True, jvp="linear")
 def index_backward(g, *, shape: Shape, key: Key):
     """Scatter g into zeros of shape at key (the gradient of index)."""
     g = np.asarray(g)
@@ -845,16 +924,40 @@ def _check_bounds(a, indices, axis):
         raise ShapeError(f"index {bad} is out of bounds for {where} with size {n}")
 
 
-@op(vjp=(lambda F, g, ans, a, indices, axis: F.take_backward(g, indices, shape=a.shape, axis=axis), None),
-    saves="inputs", shape=_take_shape, int_args=(1,), grad_fn=_over_axes("TakeBackward0", "IndexSelectBackward0"))
+def _take_grad(F, g, ans, a, indices, axis):
+    indices = np.asarray(_data(indices))
+    lead = _lead(g, indices.ndim if axis is None else a.ndim - 1 + indices.ndim)
+    if not lead:
+        return F.take_backward(g, indices, shape=a.shape, axis=axis)
+    if axis is None:  # of the flattened input: one flat row per batch item
+        flat = F.reshape(g, shape=lead + (indices.size,))
+        rows = F.take_backward(flat, indices.reshape(-1), shape=lead + (math.prod(a.shape),), axis=len(lead))
+        return F.reshape(rows, shape=lead + tuple(a.shape))
+    return F.take_backward(g, indices, shape=lead + tuple(a.shape), axis=_axis(axis, a.ndim) + len(lead))
+
+
+@op(vjp=(_take_grad, None),
+    saves="inputs", shape=_take_shape, int_args=(1,), grad_fn=_over_axes("TakeBackward0", "IndexSelectBackward0"),
+    batched=True, jvp="linear")
 def take(a, indices, *, axis: OptInt = None):
     """Gather a's elements at integer indices along axis (of the flattened tensor when null), as numpy.take."""
     _check_bounds(a, indices, axis)
     return np.take(a, indices, axis=axis)
 
 
-@op(vjp=(lambda F, g, ans, gout, indices, axis, **_: F.take(g, indices, axis=axis), None),
-    saves="inputs", method=False, public=False, int_args=(1,))
+def _take_backward_grad(F, g, ans, gout, indices, shape, axis):
+    indices = np.asarray(_data(indices))
+    lead = _lead(g, len(shape))
+    if not lead:
+        return F.take(g, indices, axis=axis)
+    if axis is None:
+        rows = F.take(F.reshape(g, shape=lead + (math.prod(shape),)), indices.reshape(-1), axis=len(lead))
+        return F.reshape(rows, shape=lead + indices.shape)
+    return F.take(g, indices, axis=_axis(axis, len(shape)) + len(lead))
+
+
+@op(vjp=(_take_backward_grad, None), saves="inputs", method=False, public=False, int_args=(1,),
+    batched=True, jvp="linear")
 def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
     """Scatter-add g into zeros of shape at indices (the gradient of take)."""
     g = np.asarray(g)
@@ -871,8 +974,13 @@ def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
 family("nn")
 
 
-@op(vjp=(lambda F, g, ans, a, axis: ans * (g - F.sum(g * ans, axis=axis, keepdims=True)),),
-    saves="output")
+def _from_end(axis: int, ndim: int) -> int:
+    """An axis counted from the end, so that it names the same axis with batch axes in front."""
+    return _axis(axis, ndim) - ndim if ndim else axis
+
+
+@op(vjp=(lambda F, g, ans, a, axis: ans * (g - F.sum(g * ans, axis=_from_end(axis, ans.ndim), keepdims=True)),),
+    saves="output", batched=True)
 def softmax(a, *, axis: Int = -1):
     """exp(a) / sum(exp(a)) along axis, without overflow; fused forward and vjp."""
     a = _floats(a)
@@ -880,8 +988,8 @@ def softmax(a, *, axis: Int = -1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-@op(vjp=(lambda F, g, ans, a, axis: g - F.exp(ans) * F.sum(g, axis=axis, keepdims=True),),
-    saves="output")
+@op(vjp=(lambda F, g, ans, a, axis: g - F.exp(ans) * F.sum(g, axis=_from_end(axis, ans.ndim), keepdims=True),),
+    saves="output", batched=True)
 def log_softmax(a, *, axis: Int = -1):
     """a - logsumexp(a) along axis, without overflow; fused forward and vjp."""
     a = _floats(a)
@@ -998,12 +1106,12 @@ def cross_entropy(logits, target, weight=None, *, ignore_index: Int = -100, labe
 
 
 def _mse_grad(F, g, ans, a, b):
-    n = math.prod(np.broadcast_shapes(np.shape(a), np.shape(b)))
-    return (a - b) * (g * (2.0 / builtins.max(n, 1)))
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    return (a - b) * _batch_col(F, g * (2.0 / builtins.max(math.prod(shape), 1)), len(shape))
 
 
 @op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=mean_of_broadcast,
-    grad_fn="MseLossBackward0", promote_0d=True)
+    grad_fn="MseLossBackward0", promote_0d=True, batched=True)
 def mse_loss(a, b):
     """Mean of (a - b) ** 2, broadcasting."""
     return np.mean(np.square(np.subtract(a, b)))

@@ -19,9 +19,9 @@ from . import expr as expressions
 from .dispatch import apply, limit_elements
 from .errors import EngineError, LeafError, LimitError, OpError, OptimizerError, UnknownNameError
 from .functions import backward as tensor_backward
-from .functions import grad as tensor_grad
 from .graph import Node, no_grad, set_attr, transaction
 from .optim import OPTIMIZERS, Optimizer
+from .program_derivatives import DerivativeCall, derive
 from .registry import close_ops, lookup
 from .structure import BackwardCall, GradCall, Input, OpCall, Program, Ref, check_name, located, program_array
 from .tensor import Tensor
@@ -100,6 +100,12 @@ class Namespace:
     def run(self, program: Program, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
         """Run zero_grad, inputs, ops, backward calls and optimizer steps in order; return the variables the
         program asks for. With zero_grad, ops, a backward and a step, one program is a whole training step."""
+        return self.execute(program, limits)[0]
+
+    def execute(self, program: Program, limits: Limits = NO_LIMITS,
+                ) -> tuple[dict[str, Tensor], list[dict[str, Any]]]:
+        """As run, with the derivative calls after the backward calls: the variables the program asks for
+        and the derivative calls' answers, in order."""
         if not isinstance(program, Program):
             raise TypeError(f"run takes an engine.structure.Program, got {type(program).__name__}; build one "
                             "from a dict with Program.from_dict(...)")
@@ -111,7 +117,8 @@ class Namespace:
         optimizers = [self.optimizer(n, pointer=f"/step/{k}") for k, n in enumerate(program.step)]  # before work
         return self._atomically(limits, lambda: self._run(program, limits, optimizers))
 
-    def _run(self, program: Program, limits: Limits, optimizers: list[NamedOptimizer]) -> dict[str, Tensor]:
+    def _run(self, program: Program, limits: Limits, optimizers: list[NamedOptimizer],
+             ) -> tuple[dict[str, Tensor], list[dict[str, Any]]]:
         bound: list[str] = []
         if program.zero_grad:
             self.zero_grad()
@@ -123,9 +130,14 @@ class Namespace:
             bound.append(op.name)
         for j, call in enumerate(program.backward):
             self._backward(call, f"/backward/{j}", where=f"in backward call {j}")
-        for made in optimizers:
-            made.optimizer.step()
-        return self._select(program.returns, bound)
+        answers = []
+        for k, d in enumerate(program.derivatives):
+            answer, made = self._derive(d, f"/derivatives/{k}", limits)
+            bound += list(made)
+            answers.append(answer)
+        for made_optimizer in optimizers:
+            made_optimizer.optimizer.step()
+        return self._select(program.returns, bound), answers
 
     def _leaf(self, leaf: Input, limits: Limits) -> Tensor:
         try:
@@ -187,7 +199,10 @@ class Namespace:
         output = call.output
         try:
             t = self.variable(output, pointer=f"{pointer}/output")
-            tensor_backward(t, call.gradient, retain_graph=call.retain_graph, create_graph=call.create_graph)
+            gradient = call.gradient
+            if isinstance(gradient, (str, Ref)):  # a variable's name: its binding, differentiable under create_graph
+                gradient = self.variable(getattr(gradient, "name", gradient), pointer=f"{pointer}/gradient")
+            tensor_backward(t, gradient, retain_graph=call.retain_graph, create_graph=call.create_graph)
         except EngineError as e:
             raise located(e, where, name=output if isinstance(output, str) else None, pointer=pointer) from None
 
@@ -210,25 +225,30 @@ class Namespace:
 
     def grad(self, outputs: str | Iterable[str], inputs: str | Iterable[str], grad_outputs: Any = None,
              retain_graph: bool | None = None, create_graph: bool = False, bind: str | Iterable[str] | None = None,
-             allow_unused: bool = False, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
-        """torch.autograd.grad by names; with `bind`, the gradients are bound under those names."""
+             allow_unused: bool = False, limits: Limits = NO_LIMITS, is_grads_batched: bool = False,
+             ) -> dict[str, Tensor]:
+        """torch.autograd.grad by names; with `bind`, the gradients are bound under those names. An item of
+        grad_outputs may be a variable's name (a str)."""
         return self.grad_call(GradCall.make(outputs, inputs, grad_outputs, retain_graph, create_graph,
-                                            allow_unused, bind), limits)
+                                            allow_unused, bind), limits, is_grads_batched)
 
-    def grad_call(self, call: GradCall, limits: Limits = NO_LIMITS) -> dict[str, Tensor]:
+    def grad_call(self, call: GradCall, limits: Limits = NO_LIMITS, is_grads_batched: bool = False,
+                  ) -> dict[str, Tensor]:
         """Run a grad call; the answer is named by `call.bind`, else by the inputs' names."""
-        outs = [self.variable(n, pointer=f"/outputs/{k}") for k, n in enumerate(call.outputs)]
-        ins = [self.variable(n, pointer=f"/inputs/{k}") for k, n in enumerate(call.inputs)]
-        def work() -> dict[str, Tensor]:
-            grads = tensor_grad(outs, ins, None if call.grad_outputs is None else list(call.grad_outputs),
-                                retain_graph=call.retain_graph, create_graph=call.create_graph,
-                                allow_unused=call.allow_unused)
-            result = {n: g for n, g in zip(call.bind or call.inputs, grads, strict=True) if g is not None}
-            if call.bind is not None:
-                self.bindings.update(result)
-            return result
+        vectors = None if call.grad_outputs is None else tuple(
+            Ref(g) if isinstance(g, str) else g for g in call.grad_outputs)
+        return self.derivative(DerivativeCall("grad", call.outputs, call.inputs, vectors, None, call.retain_graph,
+                                              call.create_graph, call.allow_unused, is_grads_batched, call.bind),
+                               limits)["grads"]
 
-        return self._atomically(limits, work)
+    def _derive(self, call: DerivativeCall, at: str, limits: Limits) -> tuple[dict[str, Any], dict[str, Tensor]]:
+        answer, made = derive(call, self.variable, at, limits.max_tensor_elements, limits.max_session_bytes)
+        self.bindings.update(made)
+        return answer, made
+
+    def derivative(self, call: DerivativeCall, limits: Limits = NO_LIMITS) -> dict[str, Any]:
+        """One derivative call (grad, jacobian, jvp, hvp, hessian) by names, all or nothing; its answer."""
+        return self._atomically(limits, lambda: self._derive(call, "", limits)[0])
 
     def zero_grad(self) -> None:
         """Set every grad in the namespace to None (leaves and retained non-leaves)."""

@@ -41,13 +41,15 @@ from .tensor import Tensor
 # ---------------------------------------------------------------------------- declarations
 
 _SAVES = ("inputs", "output")
+# how forward mode (engine.jvp) pushes tangents through an op, see `op`
+JVP_KINDS = (None, "elementwise", "linear", "bilinear")
 
 
 class OpDef:
     """Everything known about one op, read off its declaration. Calling it applies the op."""
 
     def __init__(self, forward, *, vjp, grad_fn, saves, shape, method, check_shape, int_args, public,
-                 aliases=(), family=None, torch=None, promote_0d=False):
+                 aliases=(), family=None, torch=None, promote_0d=False, batched=False, jvp=None):
         self.name = forward.__name__.rstrip("_")
         self.aliases = tuple(aliases)
         self.family = family
@@ -57,6 +59,14 @@ class OpDef:
         self.promote_0d = promote_0d
         self.forward = forward
         self.vjp = vjp
+        # the vjp of a batched backward, whose g has leading batch axes: the vjp itself when its rules handle
+        # them (batched=True), separate batch rules (the vjp's form), or None: a loop over g's rows
+        self.batch_vjp = vjp if batched is True else (batched or None)
+        if jvp not in JVP_KINDS:
+            raise TypeError(f"op '{forward.__name__}': jvp={jvp!r} must be one of {JVP_KINDS}")
+        if jvp is not None and vjp is None:
+            raise TypeError(f"op '{forward.__name__}': a jvp needs a vjp (it is for differentiable ops)")
+        self.jvp = jvp
         self.saves = saves
         words = saves.split()
         if any(w not in _SAVES for w in words):
@@ -96,7 +106,9 @@ class OpDef:
         self.grad_fn_rule = grad_fn if callable(grad_fn) else None
         self.grad_fn = (grad_fn(dict(self.defaults), None) if self.grad_fn_rule else grad_fn) or \
             "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
-        self._check_vjp()
+        self._check_vjp(self.vjp)
+        if self.batch_vjp is not self.vjp:
+            self._check_vjp(self.batch_vjp)
         # the engine function of this op (variadic ops also take one list); set by forward dispatch
         self.function: Callable[..., Tensor] | None = None
 
@@ -106,20 +118,20 @@ class OpDef:
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
-    def _check_vjp(self) -> None:
+    def _check_vjp(self, vjp) -> None:
         """Every rule must accept (F, g, ans, *inputs, **complete kwargs): checked here, not at backward."""
-        if self.vjp is None:
+        if vjp is None:
             return
         arity = 1 if self.variadic else self.arity
         call = (None, None, None) + (None,) * arity
         kwargs = dict.fromkeys(self.kwargs)
         if self.variadic:
-            rules = [self.vjp]
+            rules = [vjp]
         else:
-            if not isinstance(self.vjp, tuple) or len(self.vjp) != self.arity:
+            if not isinstance(vjp, tuple) or len(vjp) != self.arity:
                 raise TypeError(f"op '{self.name}': vjp must be a tuple of {self.arity} rule(s), one per input "
                                 "(None where there is no gradient)")
-            rules = [r for r in self.vjp if r is not None]
+            rules = [r for r in vjp if r is not None]
         for rule in rules:
             try:
                 inspect.signature(rule).bind(*call, **kwargs)
@@ -179,7 +191,10 @@ class OpDef:
             "torch": self.torch,
         }
 
-    def call_vjp(self, F, g, node: Node, create_graph: bool):
+    def call_vjp(self, F, g, node: Node, create_graph: bool, wanted=None):
+        """The gradients for node's inputs (None where there is none); `wanted`, when given, says which
+        inputs to compute them for (engine.grad needs only those that lead to its inputs); else every input
+        that goes somewhere."""
         if create_graph:
             inputs = node.inputs
             ans = None if node.out is None else Tensor._make(node.out, node)
@@ -196,6 +211,11 @@ class OpDef:
                     inputs = [x.data if type(x) is Tensor else x for x in inputs]
             ans = node.out
         vjp = self.vjp
+        if wanted is not None:
+            if type(vjp) is tuple:
+                return tuple(None if not w or f is None else f(F, g, ans, *inputs, **node.kwargs)
+                             for f, w in zip(vjp, wanted))
+            return tuple(gi if w else None for gi, w in zip(vjp(F, g, ans, *inputs, **node.kwargs), wanted))
         if type(vjp) is tuple:  # one rule per input: compute only the gradients that go somewhere
             kw = node.kwargs
             if len(vjp) == 1:  # unrolled for one and two inputs: this runs once per node of every backward
@@ -207,6 +227,28 @@ class OpDef:
                         None if nb is None or fb is None else fb(F, g, ans, *inputs, **kw))
             return [None if n is None or f is None else f(F, g, ans, *inputs, **kw) for f, n in zip(vjp, node.next)]
         return vjp(F, g, ans, *inputs, **node.kwargs)
+
+    def call_batch_vjp(self, F, g, node: Node, create_graph: bool, wanted):
+        """The vjp of a batched backward: g and every gradient carry one leading batch axis.
+
+        `wanted[i]` says whether input i's gradient is needed (a batch of gradients for a tensor nobody
+        asked about can be large). With no batch rule, the vjp runs once per row of g and the rows are
+        stacked (torch's batched fallback): right for any op, only slower."""
+        if self.batch_vjp is None:
+            rows = [self.call_vjp(F, g[b], node, create_graph) for b in range(g.shape[0])]
+            return tuple(None if gs[0] is None or not w else F.stack(*gs, axis=0) for gs, w in zip(zip(*rows), wanted))
+        inputs = node.inputs
+        if not create_graph:
+            if self.saves_inputs:
+                inputs = [x.data if type(x) is Tensor else x for x in inputs]
+            ans = node.out
+        else:
+            ans = None if node.out is None else Tensor._make(node.out, node)
+        vjp, kw = self.batch_vjp, node.kwargs
+        if type(vjp) is tuple:
+            return tuple(None if not w or f is None else f(F, g, ans, *inputs, **kw) for f, w in zip(vjp, wanted))
+        grads = vjp(F, g, ans, *inputs, **kw)
+        return tuple(gi if w else None for gi, w in zip(grads, wanted))
 
 
 def _plain(v):
@@ -251,7 +293,7 @@ def close_ops(name: str) -> list[str]:
 
 
 def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape=False, int_args=(),
-       public=True, aliases=(), family=None, torch=None, promote_0d=False):
+       public=True, aliases=(), family=None, torch=None, promote_0d=False, batched=False, jvp=None):
     """Declare an op. The decorated function is its numpy forward; the declaration returns its OpDef,
     which applies the op when called.
 
@@ -268,12 +310,22 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
     (default torch.<name>, torch.nn.functional.<name> in the nn and activations families); `family`
     defaults to the one last set with `family(...)` in the op's module.
     `promote_0d`: 0-d float inputs take part in dtype promotion like the others (torch's losses).
+    `batched` says how a batched backward (engine.grad(..., is_grads_batched=True)) runs the vjp, where g
+    and the gradients carry leading batch axes: True when the vjp's rules handle them as they are
+    (elementwise rules do; others read the batch axes off g), a tuple of batch rules of the vjp's form,
+    or False: the vjp runs once per row (correct for any op, B times the work).
+    `jvp` says how forward mode (engine.jvp) pushes tangents through the op: "linear" (the op applied to
+    the tangents, saved values for its non-differentiable arguments), "bilinear" (one term per input: the
+    op with that input's tangent in its place), "elementwise" (a diagonal Jacobian: each input's vjp rule
+    applied to its tangent, summed), or None: the op's own vjp, differentiated with respect to its
+    cotangent (right for any op, a few recorded ops of work).
     """
 
     def declare(forward) -> OpDef:
         opdef = OpDef(forward, vjp=vjp, grad_fn=grad_fn, saves=saves, shape=shape, method=method,
                       check_shape=check_shape, int_args=int_args, public=public, aliases=aliases,
-                      family=family or _family_of(forward), torch=torch, promote_0d=promote_0d)
+                      family=family or _family_of(forward), torch=torch, promote_0d=promote_0d,
+                      batched=batched, jvp=jvp)
         for n in opdef.aliases:
             if n in OPS or ALIASES.get(n, opdef.name) != opdef.name:
                 raise TypeError(f"op '{opdef.name}': alias {n!r} is taken")

@@ -29,13 +29,13 @@ from . import expr as expressions
 from .errors import EngineError, OpError, TensorError
 from .tensor import DEFAULT_FLOAT, DTYPES, Tensor, as_array
 
-__all__ = ["Program", "Input", "OpCall", "Ref", "BackwardCall", "GradCall", "check_name", "default_dtype", "located",
-           "program_array", "pointer"]
+__all__ = ["Program", "Input", "OpCall", "Ref", "BackwardCall", "GradCall", "DerivativeCall", "check_name",
+           "default_dtype", "located", "program_array", "pointer"]
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 BOOL = DTYPES["bool"]
 
-PROGRAM_KEYS = ("zero_grad", "inputs", "ops", "backward", "step", "return")
+PROGRAM_KEYS = ("zero_grad", "inputs", "ops", "backward", "derivatives", "step", "return")
 INPUT_KEYS = ("data", "dtype", "requires_grad")
 OP_KEYS = ("name", "op", "args", "kwargs", "expr", "retain_grad", "no_grad", "requires_grad")
 BACKWARD_KEYS = ("output", "gradient", "retain_graph", "create_graph")
@@ -313,6 +313,113 @@ class GradCall:
         return cls(outs, ins, grad_outputs, retain_graph, create_graph, allow_unused, names)
 
 
+# ---------------------------------------------------------------------------- derivative calls
+
+KINDS = ("grad", "jacobian", "jvp", "hvp", "hessian")
+# the fields each kind takes besides `kind` (a program's call is checked against these)
+FIELDS = {
+    "grad": ("outputs", "inputs", "grad_outputs", "retain_graph", "create_graph", "allow_unused",
+             "is_grads_batched", "bind"),
+    "jacobian": ("outputs", "inputs", "chunk_size"),
+    "jvp": ("outputs", "inputs", "tangents"),
+    "hvp": ("output", "inputs", "v"),
+    "hessian": ("output", "inputs", "chunk_size"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DerivativeCall:
+    """A derivative call: grad (torch.autograd.grad), jacobian, jvp, hvp or hessian, by variable names.
+    `vectors` holds grad's grad_outputs (one per output, None for the default of ones), jvp's tangents or
+    hvp's v (one per input); each an array or a Ref (a variable's binding when the call runs)."""
+
+    kind: str
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...]
+    vectors: tuple[Any, ...] | None = None
+    chunk_size: int | None = None
+    retain_graph: bool | None = None
+    create_graph: bool = False
+    allow_unused: bool = False
+    is_grads_batched: bool = False
+    bind: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_value(cls, value: Any, at: str = "") -> DerivativeCall:
+        """A call from plain data: {"kind", ...its fields}; strings in vectors are names, arrays tensors."""
+        if not isinstance(value, Mapping):
+            raise OpError("a derivative call must be an object with 'kind'", pointer=at)
+        kind = value.get("kind")
+        if kind not in KINDS:
+            raise OpError(f"a derivative call's kind must be one of {', '.join(KINDS)}, got {kind!r}",
+                          pointer=f"{at}/kind")
+        known = FIELDS[kind]
+        for key in value:
+            if key != "kind" and key not in known:
+                raise OpError(f"a {kind} call has no field '{key}' (its fields: {', '.join(known)})",
+                              pointer=f"{at}/{key}")
+        single = kind in ("hvp", "hessian")
+        outputs = _call_names(value.get("output") if single else value.get("outputs"),
+                         f"{at}/{'output' if single else 'outputs'}", one=single)
+        inputs = _call_names(value.get("inputs"), f"{at}/inputs")
+        vectors = None
+        if kind == "grad" and value.get("grad_outputs") is not None:
+            vectors = _per_output(value["grad_outputs"], value.get("outputs"), outputs, f"{at}/grad_outputs")
+        elif kind in ("jvp", "hvp"):
+            field = "tangents" if kind == "jvp" else "v"
+            vectors = _per_input(value.get(field), inputs, f"{at}/{field}", field)
+        chunk = value.get("chunk_size")
+        if chunk is not None and (type(chunk) is not int or chunk < 1):
+            raise OpError(f"chunk_size must be a positive integer, got {chunk!r}", pointer=f"{at}/chunk_size")
+        bind = None
+        if value.get("bind") is not None:
+            bind = _call_names(value["bind"], f"{at}/bind")
+            if len(bind) != len(inputs):
+                raise OpError(f"'bind' names {len(bind)} variables for {len(inputs)} inputs; give one per input",
+                              pointer=f"{at}/bind")
+        flags = {k: value.get(k) for k in ("retain_graph", "create_graph", "allow_unused", "is_grads_batched")}
+        for k, v in flags.items():
+            if v is not None and not isinstance(v, bool):
+                raise OpError(f"'{k}' must be true or false", pointer=f"{at}/{k}")
+        return cls(kind, outputs, inputs, vectors, chunk, flags["retain_graph"], bool(flags["create_graph"]),
+                   bool(flags["allow_unused"]), bool(flags["is_grads_batched"]), bind)
+
+
+def _call_names(value: Any, at: str, one: bool = False) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items or not all(isinstance(n, str) for n in items) \
+            or (one and len(items) != 1):
+        what = "the name of a variable" if one else "a name or a non-empty list of names"
+        raise OpError(f"'{at.rsplit('/', 1)[-1]}' must be {what}", pointer=at)
+    return tuple(items)
+
+
+def _vector(value: Any) -> Any:
+    return Ref(value) if isinstance(value, str) else value
+
+
+def _per_output(value: Any, given: Any, outputs: tuple[str, ...], at: str) -> tuple[Any, ...]:
+    if isinstance(given, str):  # one output: one tensor (or name)
+        return (_vector(value),)
+    if not isinstance(value, (list, tuple)) or len(value) != len(outputs):
+        raise OpError(f"'grad_outputs' must be a list with one tensor, name or null per output "
+                      f"({len(outputs)})", pointer=at)
+    return tuple(None if v is None else _vector(v) for v in value)
+
+
+def _per_input(value: Any, inputs: tuple[str, ...], at: str, field: str) -> tuple[Any, ...]:
+    if not isinstance(value, Mapping):
+        raise OpError(f"'{field}' must be an object with a tensor or a name for each input", pointer=at)
+    for name in value:
+        if name not in inputs:
+            raise OpError(f"'{field}' has '{name}', which is not one of the inputs ({', '.join(inputs)})",
+                          pointer=f"{at}/{name}")
+    missing = [n for n in inputs if n not in value]
+    if missing:
+        raise OpError(f"'{field}' needs a tensor or a name for input '{missing[0]}'", pointer=f"{at}/{missing[0]}")
+    return tuple(_vector(value[n]) for n in inputs)
+
+
 # ---------------------------------------------------------------------------- programs
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +434,7 @@ class Program:
     returns: tuple[str, ...] | None = None
     zero_grad: bool = False  # first of all, every grad in the namespace becomes None
     step: tuple[str, ...] = ()  # optimizers of the namespace to step, in order, after the backward calls
+    derivatives: tuple[DerivativeCall, ...] = ()  # run after the backward calls; answered in order
 
     @property
     def op_count(self) -> int:
@@ -359,6 +467,8 @@ class Program:
             _names(document.get("return")),
             _flag(document.get("zero_grad", False), "/zero_grad"),
             steps(document.get("step")),
+            tuple(c if isinstance(c, DerivativeCall) else DerivativeCall.from_value(c, pointer("derivatives", k))
+                  for k, c in enumerate(_listed(document.get("derivatives"), "'derivatives'", "/derivatives"))),
         )
 
 
