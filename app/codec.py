@@ -273,6 +273,17 @@ def encode_variables(variables: Mapping[str, Tensor], encoding: str = "json", wi
     return {name: encode_variable(t, encoding, with_data) for name, t in variables.items()}
 
 
-def variables_json(variables: Mapping[str, Tensor], encoding: str = "json") -> bytes:
-    """The body of every answer that returns variables: {"variables": {name: Variable}}."""
-    return orjson.dumps({"variables": encode_variables(variables, encoding)})
+def encode_answer(answer: Mapping[str, Any], encoding: str = "json") -> dict[str, Any]:
+    """A derivative call's answer: its tensors as variables, at any depth of names."""
+    return {name: encode_variable(v, encoding) if isinstance(v, Tensor) else encode_answer(v, encoding)
+            for name, v in answer.items()}
+
+
+def variables_json(variables: Mapping[str, Tensor], encoding: str = "json",
+                   derivatives: list[Mapping[str, Any]] | None = None) -> bytes:
+    """The body of every answer that returns variables: {"variables": {name: Variable}}, plus the answers of
+    a program's derivative calls when it had any."""
+    body: dict[str, Any] = {"variables": encode_variables(variables, encoding)}
+    if derivatives:
+        body["derivatives"] = [encode_answer(a, encoding) for a in derivatives]
+    return orjson.dumps(body)

@@ -32,6 +32,17 @@ PROGRAM_EXAMPLES: dict[str, dict[str, Any]] = {
                   "ops": [{"name": "out", "expr": "mean((x + 2) * (x + 2) * 3)"}],
                   "backward": [{"output": "out"}]},
     },
+    "jacobian": {
+        "summary": "A Jacobian and a Hessian in one stateless request",
+        "description": "y = tanh(W @ x) and f = sum(x ** 3) + x[0] * x[1]; derivatives[0] is dy/dx (shape [2, 2]), "
+                       "derivatives[1] the Hessian of f (shape [2, 2]).",
+        "value": {"inputs": {"x": {"data": [0.5, -1.0], "dtype": "float64", "requires_grad": True},
+                             "W": {"data": [[1.0, 2.0], [3.0, 4.0]], "dtype": "float64"}},
+                  "ops": [{"name": "y", "expr": "tanh(W @ x)"}, {"name": "f", "expr": "sum(x ** 3) + x[0] * x[1]"}],
+                  "derivatives": [{"kind": "jacobian", "outputs": "y", "inputs": "x"},
+                                  {"kind": "hessian", "output": "f", "inputs": "x"}],
+                  "return": ["y", "f"]},
+    },
     "base64": {
         "summary": "A float32 tensor in base64, results in base64",
         "value": {"inputs": {"x": {"b64": "AACAPwAAAEAAAEBA", "dtype": "float32", "shape": [3],
@@ -101,6 +112,51 @@ GRAD_EXAMPLES: dict[str, dict[str, Any]] = {
     "higher_order": {
         "summary": "dy/dx of y = x ** 3 at 3, kept differentiable as g (27); a backward on g then gives 18",
         "value": {"outputs": "y", "inputs": "x", "create_graph": True, "bind": ["g"]},
+    },
+    "batched": {
+        "summary": "In [14]-[15]'s y = 4 * x + 2: two upstream gradients in one batched backward pass",
+        "description": "Each grad_outputs item has a leading batch axis (here 2): grads x comes back with shape "
+                       "[2, 2, 2], 4 * each row.",
+        "value": {"outputs": "y", "inputs": "x", "grad_outputs": [[[1, 0], [0, 0]], [[0.5, 0.5], [0.5, 0.5]]],
+                  "is_grads_batched": True, "retain_graph": True},
+    },
+    "by_name": {
+        "summary": "The upstream gradient given by a variable's name (its current binding)",
+        "value": {"outputs": "y", "inputs": "x", "grad_outputs": "y", "retain_graph": True},
+    },
+}
+
+# The session of SESSION_EXAMPLES["linear"]: x = ones(2, 2) requiring grad, y = 4 * x + 2
+JACOBIAN_EXAMPLES: dict[str, dict[str, Any]] = {
+    "linear": {
+        "summary": "dy/dx of y = 4 * x + 2: 4 times the identity, shape [2, 2, 2, 2]",
+        "value": {"outputs": "y", "inputs": "x"},
+    },
+    "chunked": {
+        "summary": "The same in batched passes of at most 2 identity rows (less memory, same answer)",
+        "value": {"outputs": ["y"], "inputs": ["x"], "chunk_size": 2},
+    },
+}
+
+JVP_EXAMPLES: dict[str, dict[str, Any]] = {
+    "linear": {
+        "summary": "J·v of y = 4 * x + 2 along v = ones: 4 everywhere",
+        "value": {"outputs": "y", "inputs": "x", "tangents": {"x": [[1, 1], [1, 1]]}},
+    },
+}
+
+# The session of SESSION_EXAMPLES["cube"]: x = 3 requiring grad, y = x ** 3
+HVP_EXAMPLES: dict[str, dict[str, Any]] = {
+    "cube": {
+        "summary": "d2y/dx2 * v of y = x ** 3 at 3, v = 1: 18",
+        "value": {"output": "y", "inputs": "x", "v": {"x": 1.0}},
+    },
+}
+
+HESSIAN_EXAMPLES: dict[str, dict[str, Any]] = {
+    "cube": {
+        "summary": "The Hessian of y = x ** 3 at 3: 18",
+        "value": {"output": "y", "inputs": "x"},
     },
 }
 

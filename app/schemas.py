@@ -101,11 +101,21 @@ Input = Annotated[Any, WithJsonSchema(_ref("Input"))]
 Arg = Annotated[Any, WithJsonSchema(_ref("Arg"))]
 # allOf: pydantic cannot resolve a bare $ref to a component it did not make when it is a field's whole schema
 TensorValue = Annotated[Any, WithJsonSchema({"allOf": [_ref("TensorValue")]})]
+_VARIABLE_NAME = {"type": "string", "description": "the name of a variable: its current binding (kept in the "
+                                                   "graph, so differentiable under create_graph)"}
+_TENSOR_OR_NAME = {"anyOf": [_VARIABLE_NAME, _ref("Tensor")]}
+TensorOrName = Annotated[Any, WithJsonSchema({"description": "a tensor, or the name of a variable",
+                                              **_TENSOR_OR_NAME})]
 GradOutputs = Annotated[Any, WithJsonSchema({
-    "description": "one tensor per output (null for the default of ones on a single-element output): a list "
-                   "when `outputs` is a list, a single tensor when it is a string",
-    "anyOf": [{"type": "array", "items": {"anyOf": [_ref("Tensor"), {"type": "null"}]}}, _ref("Tensor"),
-              {"type": "null"}],
+    "description": "one tensor or variable name per output (null for the default of ones on a single-element "
+                   "output): a list when `outputs` is a list, a single one when it is a string; with "
+                   "is_grads_batched each has a leading batch axis",
+    "anyOf": [{"type": "array", "items": {"anyOf": [*_TENSOR_OR_NAME["anyOf"], {"type": "null"}]}},
+              *_TENSOR_OR_NAME["anyOf"], {"type": "null"}],
+})]
+Vectors = Annotated[dict[str, Any], WithJsonSchema({
+    "type": "object", "description": "one tensor (of the input's shape) or variable name per input, by input name",
+    "additionalProperties": _TENSOR_OR_NAME,
 })]
 
 Name = Annotated[str, Field(min_length=1, max_length=256, description="a variable name (an identifier)")]
@@ -151,11 +161,109 @@ class BackwardCall(RequestModel):
     """A backward call: accumulate d output / d leaf into every leaf's grad."""
 
     output: Name
-    gradient: Tensor | None = Field(None, description="the upstream gradient, of the output's shape; may be "
-                                                      "left out only for a single-element output")
+    gradient: TensorOrName | None = Field(None, description="the upstream gradient, of the output's shape (a "
+                                                            "tensor or a variable's name); may be left out only "
+                                                            "for a single-element output")
     retain_graph: bool | None = Field(None, description="keep the graph's saved buffers for another backward "
                                                         "(default: create_graph)")
     create_graph: bool = Field(False, description="record the backward pass, making the grads differentiable")
+
+
+class GradFields(RequestModel):
+    """torch.autograd.grad by names: gradients of outputs with respect to inputs, without accumulating."""
+
+    outputs: NameOrNames
+    inputs: NameOrNames
+    grad_outputs: GradOutputs = None
+    retain_graph: bool | None = Field(None, description="default: create_graph")
+    create_graph: bool = Field(False, description="record the backward pass, making the grads differentiable")
+    allow_unused: bool = Field(False, description="leave out inputs the outputs do not depend on instead of "
+                                                  "failing")
+    is_grads_batched: bool = Field(False, description="each grad_outputs item has a leading batch axis B, and "
+                                                      "each grad comes back with it: B vector-Jacobian products "
+                                                      "in one batched backward pass")
+    bind: NameOrNames | None = Field(None, description="bind the grads in the session under these names, one "
+                                                       "per input")
+
+
+_CHUNK = Field(None, ge=1, description="rows of the identity per batched backward pass (default: all at once, "
+                                       "or fewer where a batched gradient would pass the per-tensor limit); "
+                                       "the answer is the same, memory is bounded")
+
+
+class JacobianFields(RequestModel):
+    """The Jacobian of outputs with respect to inputs (torch.autograd.functional.jacobian)."""
+
+    outputs: NameOrNames
+    inputs: NameOrNames
+    chunk_size: int | None = _CHUNK
+
+
+class JvpFields(RequestModel):
+    """J·v: the derivative of outputs along `tangents`, one per input (torch.autograd.functional.jvp)."""
+
+    outputs: NameOrNames
+    inputs: NameOrNames
+    tangents: Vectors
+
+
+class HvpFields(RequestModel):
+    """H·v for a single-element output, v one per input (torch.autograd.functional.hvp)."""
+
+    output: Name
+    inputs: NameOrNames
+    v: Vectors
+
+
+class HessianFields(RequestModel):
+    """The Hessian of a single-element output with respect to inputs (torch.autograd.functional.hessian)."""
+
+    output: Name
+    inputs: NameOrNames
+    chunk_size: int | None = _CHUNK
+
+
+class GradRequest(GradFields):
+    encoding: Encoding = _ENCODING
+
+
+class JacobianRequest(JacobianFields):
+    encoding: Encoding = _ENCODING
+
+
+class JvpRequest(JvpFields):
+    encoding: Encoding = _ENCODING
+
+
+class HvpRequest(HvpFields):
+    encoding: Encoding = _ENCODING
+
+
+class HessianRequest(HessianFields):
+    encoding: Encoding = _ENCODING
+
+
+class GradCall(GradFields):
+    kind: Literal["grad"]
+
+
+class JacobianCall(JacobianFields):
+    kind: Literal["jacobian"]
+
+
+class JvpCall(JvpFields):
+    kind: Literal["jvp"]
+
+
+class HvpCall(HvpFields):
+    kind: Literal["hvp"]
+
+
+class HessianCall(HessianFields):
+    kind: Literal["hessian"]
+
+
+DerivativeCall = Annotated[GradCall | JacobianCall | JvpCall | HvpCall | HessianCall, Field(discriminator="kind")]
 
 
 class Program(RequestModel):
@@ -168,6 +276,9 @@ class Program(RequestModel):
                                       description="leaves to bind (rebinding an existing name makes a new leaf)")
     ops: list[OpCall] = Field(default_factory=list, max_length=1_000_000)
     backward: list[BackwardCall] = Field(default_factory=list, max_length=100_000)
+    derivatives: list[DerivativeCall] = Field(default_factory=list, max_length=10_000,
+                                              description="derivative calls, run in order after the backward "
+                                                          "calls; the response holds their answers in order")
     step: Names = Field(default_factory=list, description="optimizers of the session to step, in order, after "
                                                           "the backward calls (one request is a training step)")
     return_: Names | None = _RETURN
@@ -177,21 +288,6 @@ class Program(RequestModel):
 class BackwardRequest(BackwardCall):
     return_: Names | None = Field(None, alias="return",
                                   description="names to return (default: every variable that has a grad)")
-    encoding: Encoding = _ENCODING
-
-
-class GradRequest(RequestModel):
-    """torch.autograd.grad by names: gradients of outputs with respect to inputs, without accumulating."""
-
-    outputs: NameOrNames
-    inputs: NameOrNames
-    grad_outputs: GradOutputs = None
-    retain_graph: bool | None = Field(None, description="default: create_graph")
-    create_graph: bool = Field(False, description="record the backward pass, making the grads differentiable")
-    allow_unused: bool = Field(False, description="leave out inputs the outputs do not depend on instead of "
-                                                  "failing")
-    bind: NameOrNames | None = Field(None, description="bind the grads in the session under these names, one "
-                                                       "per input")
     encoding: Encoding = _ENCODING
 
 
@@ -278,8 +374,40 @@ class Variable(BaseModel):
     grad: TensorValue | None
 
 
+class GradsResponse(BaseModel):
+    """Gradients by the bind name, else the input's name."""
+
+    grads: dict[str, Variable]
+
+
+class JacobianResponse(BaseModel):
+    """jacobian[output][input] has shape output.shape + input.shape."""
+
+    jacobian: dict[str, dict[str, Variable]]
+
+
+class JvpResponse(BaseModel):
+    """jvp[output] is J·v, of the output's shape."""
+
+    jvp: dict[str, Variable]
+
+
+class HvpResponse(BaseModel):
+    """hvp[input] is H·v, of the input's shape."""
+
+    hvp: dict[str, Variable]
+
+
+class HessianResponse(BaseModel):
+    """hessian[input_i][input_j] has shape input_i.shape + input_j.shape."""
+
+    hessian: dict[str, dict[str, Variable]]
+
+
 class VariablesResponse(BaseModel):
     variables: dict[str, Variable]
+    derivatives: list[GradsResponse | JacobianResponse | JvpResponse | HvpResponse | HessianResponse] | None = Field(
+        None, description="the answers of the program's derivative calls, in order (only when it had any)")
 
 
 class Session(BaseModel):

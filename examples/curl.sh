@@ -35,7 +35,7 @@ name, attrs = sys.argv[2], sys.argv[3:] or ["data", "grad", "grad_fn"]
 def rounded(v):
     return [rounded(x) for x in v] if isinstance(v, list) else round(v, 4) if isinstance(v, float) else v
 for attr in attrs:
-    value = doc["variables"][name][attr]
+    value = (doc["variables"] if "variables" in doc else doc["grads"])[name][attr]
     print(f"{name}.{attr} =", "None" if value is None else json.dumps(rounded(value)))
 ' "$BODY" "$@"
 }

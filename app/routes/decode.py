@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from engine import structure
 from engine.errors import TensorError
 from engine.structure import pointer
 
 from .. import schemas
-from ..codec import INPUT_KEYS, decode_optional, decode_tensor
+from ..codec import INPUT_KEYS, decode_tensor
 
 
 def decode_program(program: schemas.Program, limit: int) -> structure.Program:
@@ -24,6 +22,7 @@ def decode_program(program: schemas.Program, limit: int) -> structure.Program:
         None if program.return_ is None else tuple(program.return_),
         program.zero_grad,
         structure.steps(program.step),
+        tuple(decode_derivative(call, f"/derivatives/{k}", limit) for k, call in enumerate(program.derivatives)),
     )
 
 
@@ -43,24 +42,39 @@ def decode_op(index: int, op: schemas.OpCall, limit: int) -> structure.OpCall:
                                  op.requires_grad)
 
 
+def decode_vector(value: Any, at: str, limit: int) -> Any:
+    """A gradient, tangent or v: a string names a variable (kept as the name); anything else is a tensor."""
+    if value is None or isinstance(value, str):
+        return value
+    return decode_tensor(value, at, None, limit)[0]
+
+
 def decode_backward(call: schemas.BackwardCall, at: str, limit: int) -> structure.BackwardCall:
-    return structure.BackwardCall(call.output, decode_optional(call.gradient, f"{at}/gradient", limit),
+    return structure.BackwardCall(call.output, decode_vector(call.gradient, f"{at}/gradient", limit),
                                   call.retain_graph, call.create_graph)
 
 
-def decode_grad(call: schemas.GradRequest, limit: int) -> structure.GradCall:
-    return structure.GradCall.make(call.outputs, call.inputs, _decode_grad_outputs(call, limit),
-                                   call.retain_graph, call.create_graph, call.allow_unused, call.bind)
+def decode_derivative(call: Any, at: str, limit: int, kind: str | None = None) -> structure.DerivativeCall:
+    """The engine's DerivativeCall for a derivative request (`kind` given by its endpoint) or a program's
+    derivative call."""
+    fields = call.model_dump(exclude={"encoding", "kind"}, exclude_none=True)
+    fields["kind"] = kind or call.kind
+    if isinstance(call, schemas.GradFields):
+        given = _decode_grad_outputs(call.grad_outputs, call.outputs, limit, f"{at}/grad_outputs")
+        fields["grad_outputs"] = given[0] if given is not None and isinstance(call.outputs, str) else given
+    for field in ("tangents", "v"):
+        if field in fields:
+            fields[field] = {name: decode_vector(value, f"{at}/{field}/{name}", limit)
+                             for name, value in getattr(call, field).items()}
+    return structure.DerivativeCall.from_value(fields, at)
 
 
-def _decode_grad_outputs(call: schemas.GradRequest, limit: int) -> list[np.ndarray | None] | None:
-    """One gradient per output: a list when `outputs` is a list, else a single tensor."""
-    value = call.grad_outputs
+def _decode_grad_outputs(value: Any, outputs: str | list[str], limit: int, at: str) -> list[Any] | None:
+    """One gradient (a tensor, or a variable's name) per output: a list when `outputs` is a list, else one."""
     if value is None:
         return None
-    if isinstance(call.outputs, str):
-        return [decode_tensor(value, "/grad_outputs", None, limit)[0]]
+    if isinstance(outputs, str):
+        return [decode_vector(value, at, limit)]
     if not isinstance(value, list):
-        raise TensorError("'grad_outputs' must be a list with one tensor (or null) per output",
-                          pointer="/grad_outputs")
-    return [decode_optional(v, f"/grad_outputs/{k}", limit) for k, v in enumerate(value)]
+        raise TensorError("'grad_outputs' must be a list with one tensor, name or null per output", pointer=at)
+    return [decode_vector(v, f"{at}/{k}", limit) for k, v in enumerate(value)]

@@ -41,7 +41,8 @@ async def evaluate(request: Request, program: Annotated[Program, Body(openapi_ex
     limits: Limits = request.app.state.limits
 
     def answer(document: structure.Program, limits: Limits) -> Response:
-        return JSONBytes(variables_json(Namespace().run(document, limits), program.encoding))
+        variables, answers = Namespace().execute(document, limits)
+        return JSONBytes(variables_json(variables, program.encoding, answers))
 
     if len(await request.body()) > INLINE_BODY_BYTES:
         return await run_in_threadpool(lambda: answer(decode_program(program, limits.max_tensor_elements), limits))

@@ -9,18 +9,46 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from engine.errors import UnknownNameError
-from engine.program import Namespace
+from engine.program import Limits, Namespace
 
 from .. import snapshots
-from ..codec import decode_optional, encode_variable, encode_variables, variables_json
+from ..codec import encode_answer, encode_variable, encode_variables, variables_json
 from ..deps import CreatorDep, KeyNameDep, LimitsDep, SessionDep, StoreDep
 from ..errors import Problem, problems
-from ..examples import BACKWARD_EXAMPLES, GRAD_EXAMPLES, RUN_EXAMPLES, SESSION_EXAMPLES
+from ..examples import (
+    BACKWARD_EXAMPLES,
+    GRAD_EXAMPLES,
+    HESSIAN_EXAMPLES,
+    HVP_EXAMPLES,
+    JACOBIAN_EXAMPLES,
+    JVP_EXAMPLES,
+    RUN_EXAMPLES,
+    SESSION_EXAMPLES,
+)
 from ..graphviz import graph_dot, graph_json, render_svg
 from ..http import BoundedRequest, JSONBytes, JSONRoute, render
-from ..schemas import BackwardRequest, Encoding, GradRequest, Graph, Program, Session, Variable, VariablesResponse
-from ..sessions import run_locked
-from .decode import decode_grad, decode_program
+from ..schemas import (
+    BackwardRequest,
+    Encoding,
+    GradRequest,
+    GradsResponse,
+    Graph,
+    HessianRequest,
+    HessianResponse,
+    HvpRequest,
+    HvpResponse,
+    JacobianRequest,
+    JacobianResponse,
+    JvpRequest,
+    JvpResponse,
+    Program,
+    Session,
+    Variable,
+    VariablesResponse,
+)
+from ..sessions import Session as SessionState
+from ..sessions import SessionStore, run_locked
+from .decode import decode_derivative, decode_program, decode_vector
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=JSONRoute)
 
@@ -36,12 +64,14 @@ async def create_session(store: StoreDep, limits: LimitsDep, owner: CreatorDep,
 
     def work() -> Response:
         namespace = Namespace()
-        variables, encoding = {}, "json"
+        variables, answers, encoding = {}, [], "json"
         if program is not None:
-            variables = namespace.run(decode_program(program, limits.max_tensor_elements), limits)
+            variables, answers = namespace.execute(decode_program(program, limits.max_tensor_elements), limits)
             encoding = program.encoding
         session = store.create(namespace, owner=owner)
         body = {**session.describe(), "variables": encode_variables(variables, encoding)}
+        if answers:
+            body["derivatives"] = [encode_answer(a, encoding) for a in answers]
         return JSONBytes(render(body), status_code=201, headers={"Location": f"/v1/sessions/{session.id}"})
 
     return await run_in_threadpool(work)
@@ -118,7 +148,8 @@ async def run_program(session: SessionDep, store: StoreDep, limits: LimitsDep,
 
     def work() -> Response:
         document = decode_program(program, limits.max_tensor_elements)
-        return JSONBytes(variables_json(session.namespace.run(document, limits), program.encoding))
+        variables, answers = session.namespace.execute(document, limits)
+        return JSONBytes(variables_json(variables, program.encoding, answers))
 
     return await run_locked(store, session, work)
 
@@ -130,7 +161,7 @@ async def backward(session: SessionDep, store: StoreDep, limits: LimitsDep,
     """Accumulate gradients into the leaves, as `output.backward(gradient)`; return the variables with a grad."""
 
     def work() -> Response:
-        gradient = decode_optional(call.gradient, "/gradient", limits.max_tensor_elements)
+        gradient = decode_vector(call.gradient, "/gradient", limits.max_tensor_elements)
         variables = session.namespace.backward(call.output, gradient, retain_graph=call.retain_graph,
                                                create_graph=call.create_graph, limits=limits, returns=call.return_)
         return JSONBytes(variables_json(variables, call.encoding))
@@ -138,20 +169,68 @@ async def backward(session: SessionDep, store: StoreDep, limits: LimitsDep,
     return await run_locked(store, session, work)
 
 
-@router.post("/{session_id}/grad", operation_id="grad", response_model=VariablesResponse,
-             responses=problems(400, 404, 409, 413, 415, 422, 503), summary="Gradients without accumulating")
-async def grad(session: SessionDep, store: StoreDep, limits: LimitsDep,
-               call: Annotated[GradRequest, Body(openapi_examples=GRAD_EXAMPLES)]) -> Response:
-    """Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by input.
+DERIVATIVE_PROBLEMS = problems(400, 404, 409, 413, 415, 422, 503)
 
-    With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated again.
-    """
+
+async def _derivative(store: SessionStore, session: SessionState, limits: Limits, call, kind: str) -> Response:
+    """Run one derivative call on the session, all or nothing, and answer it as its endpoint does."""
 
     def work() -> Response:
-        variables = session.namespace.grad_call(decode_grad(call, limits.max_tensor_elements), limits)
-        return JSONBytes(variables_json(variables, call.encoding))
+        answer = session.namespace.derivative(decode_derivative(call, "", limits.max_tensor_elements, kind), limits)
+        return JSONBytes(render(encode_answer(answer, call.encoding)))
 
     return await run_locked(store, session, work)
+
+
+@router.post("/{session_id}/grad", operation_id="grad", response_model=GradsResponse,
+             responses=DERIVATIVE_PROBLEMS, summary="Gradients without accumulating")
+async def grad(session: SessionDep, store: StoreDep, limits: LimitsDep,
+               call: Annotated[GradRequest, Body(openapi_examples=GRAD_EXAMPLES)]) -> Response:
+    """Like torch.autograd.grad: `{"grads": {name: grad}}` of `outputs` with respect to `inputs`, named by `bind`
+    or by input, never accumulated into any grad.
+
+    With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated again.
+    With `is_grads_batched`, every `grad_outputs` item has a leading batch axis and so does every grad: one
+    batched backward pass instead of one request per row.
+    """
+    return await _derivative(store, session, limits, call, "grad")
+
+
+@router.post("/{session_id}/jacobian", operation_id="jacobian", response_model=JacobianResponse,
+             responses=DERIVATIVE_PROBLEMS, summary="Jacobian of outputs by inputs")
+async def jacobian(session: SessionDep, store: StoreDep, limits: LimitsDep,
+                   call: Annotated[JacobianRequest, Body(openapi_examples=JACOBIAN_EXAMPLES)]) -> Response:
+    """`{"jacobian": {output: {input: J}}}`, J of shape output.shape + input.shape (as
+    torch.autograd.functional.jacobian), in batched backward passes; the graph is kept and no grad changes.
+    An input the outputs do not reach gets zeros."""
+    return await _derivative(store, session, limits, call, "jacobian")
+
+
+@router.post("/{session_id}/jvp", operation_id="jvp", response_model=JvpResponse,
+             responses=DERIVATIVE_PROBLEMS, summary="Jacobian-vector product")
+async def jvp(session: SessionDep, store: StoreDep, limits: LimitsDep,
+              call: Annotated[JvpRequest, Body(openapi_examples=JVP_EXAMPLES)]) -> Response:
+    """`{"jvp": {output: J·v}}`: the derivative of each output along `tangents` (one tensor or variable name per
+    input), as torch.autograd.functional.jvp."""
+    return await _derivative(store, session, limits, call, "jvp")
+
+
+@router.post("/{session_id}/hvp", operation_id="hvp", response_model=HvpResponse,
+             responses=DERIVATIVE_PROBLEMS, summary="Hessian-vector product")
+async def hvp(session: SessionDep, store: StoreDep, limits: LimitsDep,
+              call: Annotated[HvpRequest, Body(openapi_examples=HVP_EXAMPLES)]) -> Response:
+    """`{"hvp": {input: H·v}}` for a single-element `output`, v one tensor or variable name per input (as
+    torch.autograd.functional.hvp)."""
+    return await _derivative(store, session, limits, call, "hvp")
+
+
+@router.post("/{session_id}/hessian", operation_id="hessian", response_model=HessianResponse,
+             responses=DERIVATIVE_PROBLEMS, summary="Hessian of a scalar output")
+async def hessian(session: SessionDep, store: StoreDep, limits: LimitsDep,
+                  call: Annotated[HessianRequest, Body(openapi_examples=HESSIAN_EXAMPLES)]) -> Response:
+    """`{"hessian": {input_i: {input_j: H}}}`, H of shape input_i.shape + input_j.shape, for a single-element
+    `output` (as torch.autograd.functional.hessian): the Jacobian of the gradient, in batched passes."""
+    return await _derivative(store, session, limits, call, "hessian")
 
 
 @router.post("/{session_id}/zero_grad", operation_id="zero_grad", status_code=204,

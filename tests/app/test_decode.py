@@ -7,7 +7,7 @@ import pytest
 
 from app import schemas
 from app.examples import SEED_PROGRAM
-from app.routes.decode import decode_grad, decode_program
+from app.routes.decode import decode_derivative, decode_program
 from engine.errors import OpError
 from engine.structure import Program, Ref
 
@@ -36,9 +36,12 @@ def test_the_request_path_checks_the_engine_rules():
 
 
 def test_grad_outputs_follow_the_form_of_outputs():
-    one = decode_grad(schemas.GradRequest.model_validate({"outputs": "y", "inputs": "x", "grad_outputs": [1, 2]}),
-                      LIMIT)
-    assert len(one.grad_outputs) == 1 and one.grad_outputs[0].tolist() == [1.0, 2.0]
-    many = decode_grad(schemas.GradRequest.model_validate(
-        {"outputs": ["y", "z"], "inputs": ["x"], "grad_outputs": [[1, 2], None], "bind": "g"}), LIMIT)
-    assert many.grad_outputs[1] is None and many.bind == ("g",) and many.outputs == ("y", "z")
+    one = decode_derivative(schemas.GradRequest.model_validate(
+        {"outputs": "y", "inputs": "x", "grad_outputs": [1, 2]}), "", LIMIT, "grad")
+    assert len(one.vectors) == 1 and one.vectors[0].tolist() == [1.0, 2.0]
+    many = decode_derivative(schemas.GradRequest.model_validate(
+        {"outputs": ["y", "z"], "inputs": ["x"], "grad_outputs": [[1, 2], None], "bind": "g"}), "", LIMIT, "grad")
+    assert many.vectors[1] is None and many.bind == ("g",) and many.outputs == ("y", "z")
+    named = decode_derivative(schemas.GradRequest.model_validate(
+        {"outputs": ["y"], "inputs": ["x"], "grad_outputs": ["w"]}), "", LIMIT, "grad")
+    assert named.vectors == (Ref("w"),)  # a string names a variable

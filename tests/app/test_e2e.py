@@ -72,7 +72,7 @@ def test_higher_order_through_grad_and_bind(http):
                              "ops": [{"name": "y", "expr": "x ** 3"}]})
     r = http.post(f"/v1/sessions/{sid}/grad", json={"outputs": "y", "inputs": "x", "create_graph": True,
                                                     "bind": ["g"]})
-    assert r.json()["variables"]["g"]["data"] == 27.0
+    assert r.json()["grads"]["g"]["data"] == 27.0
     r = http.post(f"/v1/sessions/{sid}/backward", json={"output": "g"})
     assert r.json()["variables"]["x"]["grad"] == 18.0
 

@@ -12,8 +12,9 @@ from app.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 OPERATIONS = {"evaluate", "list_ops", "create_session", "get_session", "delete_session", "run_program", "backward",
-              "grad", "zero_grad", "get_variable", "get_graph", "healthz", "readyz", "get_snapshot",
-              "restore_session", "create_optimizer", "get_optimizer", "optimizer_step", "optimizer_zero_grad"}
+              "grad", "jacobian", "jvp", "hvp", "hessian", "zero_grad", "get_variable", "get_graph", "healthz",
+              "readyz", "get_snapshot", "restore_session", "create_optimizer", "get_optimizer", "optimizer_step",
+              "optimizer_zero_grad"}
 
 
 def schema() -> dict:

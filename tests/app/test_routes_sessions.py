@@ -125,7 +125,7 @@ async def test_grad_with_create_graph_and_bind_gives_higher_order(client):
     r = await client.post(f"/v1/sessions/{sid}/grad", json={"outputs": "y", "inputs": "x", "create_graph": True,
                                                             "bind": ["g"]})
     assert r.status_code == 200, r.text
-    g = r.json()["variables"]["g"]
+    g = r.json()["grads"]["g"]
     assert g["data"] == 27.0 and g["requires_grad"] is True and g["grad_fn"] is not None
     # grad does not accumulate into x
     assert (await client.get(f"/v1/sessions/{sid}/variables/x")).json()["grad"] is None
@@ -139,7 +139,7 @@ async def test_grad_with_lists_and_grad_outputs(client):
                                      "ops": [{"name": "p", "expr": "a * b"}]})
     r = await client.post(f"/v1/sessions/{sid}/grad", json={"outputs": ["p"], "inputs": ["a", "b"],
                                                             "grad_outputs": [[1.0, 10.0]]})
-    v = r.json()["variables"]
+    v = r.json()["grads"]
     assert v["a"]["data"] == [3.0, 40.0] and v["b"]["data"] == [1.0, 20.0]
 
 

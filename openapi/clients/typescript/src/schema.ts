@@ -177,9 +177,12 @@ export interface paths {
         put?: never;
         /**
          * Gradients without accumulating
-         * @description Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by input.
+         * @description Like torch.autograd.grad: `{"grads": {name: grad}}` of `outputs` with respect to `inputs`, named by `bind`
+         *     or by input, never accumulated into any grad.
          *
          *     With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated again.
+         *     With `is_grads_batched`, every `grad_outputs` item has a leading batch axis and so does every grad: one
+         *     batched backward pass instead of one request per row.
          */
         post: operations["grad"];
         delete?: never;
@@ -202,6 +205,91 @@ export interface paths {
         get: operations["get_graph"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/hessian": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hessian of a scalar output
+         * @description `{"hessian": {input_i: {input_j: H}}}`, H of shape input_i.shape + input_j.shape, for a single-element
+         *     `output` (as torch.autograd.functional.hessian): the Jacobian of the gradient, in batched passes.
+         */
+        post: operations["hessian"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/hvp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hessian-vector product
+         * @description `{"hvp": {input: H·v}}` for a single-element `output`, v one tensor or variable name per input (as
+         *     torch.autograd.functional.hvp).
+         */
+        post: operations["hvp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/jacobian": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Jacobian of outputs by inputs
+         * @description `{"jacobian": {output: {input: J}}}`, J of shape output.shape + input.shape (as
+         *     torch.autograd.functional.jacobian), in batched backward passes; the graph is kept and no grad changes.
+         *     An input the outputs do not reach gets zeros.
+         */
+        post: operations["jacobian"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/jvp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Jacobian-vector product
+         * @description `{"jvp": {output: J·v}}`: the derivative of each output along `tangents` (one tensor or variable name per
+         *     input), as torch.autograd.functional.jvp.
+         */
+        post: operations["jvp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -382,9 +470,9 @@ export interface components {
             create_graph?: boolean;
             /**
              * Gradient
-             * @description the upstream gradient, of the output's shape; may be left out only for a single-element output
+             * @description the upstream gradient, of the output's shape (a tensor or a variable's name); may be left out only for a single-element output
              */
-            gradient?: components["schemas"]["Tensor"] | null;
+            gradient?: (string | components["schemas"]["Tensor"]) | null;
             /**
              * Output
              * @description a variable name (an identifier)
@@ -413,9 +501,9 @@ export interface components {
             encoding?: "json" | "base64";
             /**
              * Gradient
-             * @description the upstream gradient, of the output's shape; may be left out only for a single-element output
+             * @description the upstream gradient, of the output's shape (a tensor or a variable's name); may be left out only for a single-element output
              */
-            gradient?: components["schemas"]["Tensor"] | null;
+            gradient?: (string | components["schemas"]["Tensor"]) | null;
             /**
              * Output
              * @description a variable name (an identifier)
@@ -432,10 +520,52 @@ export interface components {
              */
             return?: string[] | null;
         };
-        /**
-         * GradRequest
-         * @description torch.autograd.grad by names: gradients of outputs with respect to inputs, without accumulating.
-         */
+        /** GradCall */
+        GradCall: {
+            /**
+             * Allow Unused
+             * @description leave out inputs the outputs do not depend on instead of failing
+             * @default false
+             */
+            allow_unused?: boolean;
+            /**
+             * Bind
+             * @description bind the grads in the session under these names, one per input
+             */
+            bind?: string | string[] | null;
+            /**
+             * Create Graph
+             * @description record the backward pass, making the grads differentiable
+             * @default false
+             */
+            create_graph?: boolean;
+            /**
+             * Grad Outputs
+             * @description one tensor or variable name per output (null for the default of ones on a single-element output): a list when `outputs` is a list, a single one when it is a string; with is_grads_batched each has a leading batch axis
+             */
+            grad_outputs?: (string | components["schemas"]["Tensor"] | null)[] | string | components["schemas"]["Tensor"] | null;
+            /** Inputs */
+            inputs: string | string[];
+            /**
+             * Is Grads Batched
+             * @description each grad_outputs item has a leading batch axis B, and each grad comes back with it: B vector-Jacobian products in one batched backward pass
+             * @default false
+             */
+            is_grads_batched?: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "grad";
+            /** Outputs */
+            outputs: string | string[];
+            /**
+             * Retain Graph
+             * @description default: create_graph
+             */
+            retain_graph?: boolean | null;
+        };
+        /** GradRequest */
         GradRequest: {
             /**
              * Allow Unused
@@ -463,11 +593,17 @@ export interface components {
             encoding?: "json" | "base64";
             /**
              * Grad Outputs
-             * @description one tensor per output (null for the default of ones on a single-element output): a list when `outputs` is a list, a single tensor when it is a string
+             * @description one tensor or variable name per output (null for the default of ones on a single-element output): a list when `outputs` is a list, a single one when it is a string; with is_grads_batched each has a leading batch axis
              */
-            grad_outputs?: (components["schemas"]["Tensor"] | null)[] | components["schemas"]["Tensor"] | null;
+            grad_outputs?: (string | components["schemas"]["Tensor"] | null)[] | string | components["schemas"]["Tensor"] | null;
             /** Inputs */
             inputs: string | string[];
+            /**
+             * Is Grads Batched
+             * @description each grad_outputs item has a leading batch axis B, and each grad comes back with it: B vector-Jacobian products in one batched backward pass
+             * @default false
+             */
+            is_grads_batched?: boolean;
             /** Outputs */
             outputs: string | string[];
             /**
@@ -475,6 +611,16 @@ export interface components {
              * @description default: create_graph
              */
             retain_graph?: boolean | null;
+        };
+        /**
+         * GradsResponse
+         * @description Gradients by the bind name, else the input's name.
+         */
+        GradsResponse: {
+            /** Grads */
+            grads: {
+                [key: string]: components["schemas"]["Variable"];
+            };
         };
         /**
          * Graph
@@ -532,6 +678,116 @@ export interface components {
              */
             status: "ok";
         };
+        /** HessianCall */
+        HessianCall: {
+            /**
+             * Chunk Size
+             * @description rows of the identity per batched backward pass (default: all at once, or fewer where a batched gradient would pass the per-tensor limit); the answer is the same, memory is bounded
+             */
+            chunk_size?: number | null;
+            /** Inputs */
+            inputs: string | string[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "hessian";
+            /**
+             * Output
+             * @description a variable name (an identifier)
+             */
+            output: string;
+        };
+        /** HessianRequest */
+        HessianRequest: {
+            /**
+             * Chunk Size
+             * @description rows of the identity per batched backward pass (default: all at once, or fewer where a batched gradient would pass the per-tensor limit); the answer is the same, memory is bounded
+             */
+            chunk_size?: number | null;
+            /**
+             * Encoding
+             * @description how `data` and `grad` are returned: nested lists, or base64 of the little-endian bytes
+             * @default json
+             * @enum {string}
+             */
+            encoding?: "json" | "base64";
+            /** Inputs */
+            inputs: string | string[];
+            /**
+             * Output
+             * @description a variable name (an identifier)
+             */
+            output: string;
+        };
+        /**
+         * HessianResponse
+         * @description hessian[input_i][input_j] has shape input_i.shape + input_j.shape.
+         */
+        HessianResponse: {
+            /** Hessian */
+            hessian: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["Variable"];
+                };
+            };
+        };
+        /** HvpCall */
+        HvpCall: {
+            /** Inputs */
+            inputs: string | string[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "hvp";
+            /**
+             * Output
+             * @description a variable name (an identifier)
+             */
+            output: string;
+            /**
+             * V
+             * @description one tensor (of the input's shape) or variable name per input, by input name
+             */
+            v: {
+                [key: string]: string | components["schemas"]["Tensor"];
+            };
+        };
+        /** HvpRequest */
+        HvpRequest: {
+            /**
+             * Encoding
+             * @description how `data` and `grad` are returned: nested lists, or base64 of the little-endian bytes
+             * @default json
+             * @enum {string}
+             */
+            encoding?: "json" | "base64";
+            /** Inputs */
+            inputs: string | string[];
+            /**
+             * Output
+             * @description a variable name (an identifier)
+             */
+            output: string;
+            /**
+             * V
+             * @description one tensor (of the input's shape) or variable name per input, by input name
+             */
+            v: {
+                [key: string]: string | components["schemas"]["Tensor"];
+            };
+        };
+        /**
+         * HvpResponse
+         * @description hvp[input] is H·v, of the input's shape.
+         */
+        HvpResponse: {
+            /** Hvp */
+            hvp: {
+                [key: string]: components["schemas"]["Variable"];
+            };
+        };
         /** @description A program input: a tensor (a constant leaf), or an object that may set requires_grad */
         Input: number | boolean | components["schemas"]["TensorList"] | components["schemas"]["InputData"] | components["schemas"]["InputBase64"];
         /** @description An input given as base64 of its little-endian, C-order bytes; the length must match shape × the dtype's item size */
@@ -565,6 +821,104 @@ export interface components {
             requires_grad?: boolean;
             /** @description dimensions, row-major */
             shape?: number[];
+        };
+        /** JacobianCall */
+        JacobianCall: {
+            /**
+             * Chunk Size
+             * @description rows of the identity per batched backward pass (default: all at once, or fewer where a batched gradient would pass the per-tensor limit); the answer is the same, memory is bounded
+             */
+            chunk_size?: number | null;
+            /** Inputs */
+            inputs: string | string[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "jacobian";
+            /** Outputs */
+            outputs: string | string[];
+        };
+        /** JacobianRequest */
+        JacobianRequest: {
+            /**
+             * Chunk Size
+             * @description rows of the identity per batched backward pass (default: all at once, or fewer where a batched gradient would pass the per-tensor limit); the answer is the same, memory is bounded
+             */
+            chunk_size?: number | null;
+            /**
+             * Encoding
+             * @description how `data` and `grad` are returned: nested lists, or base64 of the little-endian bytes
+             * @default json
+             * @enum {string}
+             */
+            encoding?: "json" | "base64";
+            /** Inputs */
+            inputs: string | string[];
+            /** Outputs */
+            outputs: string | string[];
+        };
+        /**
+         * JacobianResponse
+         * @description jacobian[output][input] has shape output.shape + input.shape.
+         */
+        JacobianResponse: {
+            /** Jacobian */
+            jacobian: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["Variable"];
+                };
+            };
+        };
+        /** JvpCall */
+        JvpCall: {
+            /** Inputs */
+            inputs: string | string[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "jvp";
+            /** Outputs */
+            outputs: string | string[];
+            /**
+             * Tangents
+             * @description one tensor (of the input's shape) or variable name per input, by input name
+             */
+            tangents: {
+                [key: string]: string | components["schemas"]["Tensor"];
+            };
+        };
+        /** JvpRequest */
+        JvpRequest: {
+            /**
+             * Encoding
+             * @description how `data` and `grad` are returned: nested lists, or base64 of the little-endian bytes
+             * @default json
+             * @enum {string}
+             */
+            encoding?: "json" | "base64";
+            /** Inputs */
+            inputs: string | string[];
+            /** Outputs */
+            outputs: string | string[];
+            /**
+             * Tangents
+             * @description one tensor (of the input's shape) or variable name per input, by input name
+             */
+            tangents: {
+                [key: string]: string | components["schemas"]["Tensor"];
+            };
+        };
+        /**
+         * JvpResponse
+         * @description jvp[output] is J·v, of the output's shape.
+         */
+        JvpResponse: {
+            /** Jvp */
+            jvp: {
+                [key: string]: components["schemas"]["Variable"];
+            };
         };
         /** KwargInfo */
         KwargInfo: {
@@ -939,6 +1293,11 @@ export interface components {
             /** Backward */
             backward?: components["schemas"]["BackwardCall"][];
             /**
+             * Derivatives
+             * @description derivative calls, run in order after the backward calls; the response holds their answers in order
+             */
+            derivatives?: (components["schemas"]["GradCall"] | components["schemas"]["JacobianCall"] | components["schemas"]["JvpCall"] | components["schemas"]["HvpCall"] | components["schemas"]["HessianCall"])[];
+            /**
              * Encoding
              * @description how `data` and `grad` are returned: nested lists, or base64 of the little-endian bytes
              * @default json
@@ -1125,6 +1484,11 @@ export interface components {
         };
         /** VariablesResponse */
         VariablesResponse: {
+            /**
+             * Derivatives
+             * @description the answers of the program's derivative calls, in order (only when it had any)
+             */
+            derivatives?: (components["schemas"]["GradsResponse"] | components["schemas"]["JacobianResponse"] | components["schemas"]["JvpResponse"] | components["schemas"]["HvpResponse"] | components["schemas"]["HessianResponse"])[] | null;
             /** Variables */
             variables: {
                 [key: string]: components["schemas"]["Variable"];
@@ -1770,7 +2134,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VariablesResponse"];
+                    "application/json": components["schemas"]["GradsResponse"];
                 };
             };
             /** @description The body is not JSON */
@@ -1914,6 +2278,446 @@ export interface operations {
             };
             /** @description A body, tensor, result or session over a limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hessian: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HessianRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HessianResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body, tensor, result or session over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hvp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HvpRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HvpResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body, tensor, result or session over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    jacobian: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JacobianRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JacobianResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body, tensor, result or session over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid: schema, names, ops, shapes, dtypes or backward calls */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the rate limit or the key's session quota (`Retry-After`) */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    jvp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the id returned by create_session */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JvpRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JvpResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown session (or expired, or deleted), variable or optimizer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Backward through a graph whose saved buffers were freed, or whose saved tensors were written in place */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body, tensor, result or session over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

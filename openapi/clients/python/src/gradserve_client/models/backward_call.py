@@ -22,14 +22,14 @@ class BackwardCall:
     Attributes:
         output (str): a variable name (an identifier)
         create_graph (bool | Unset): record the backward pass, making the grads differentiable Default: False.
-        gradient (bool | float | list[Any] | None | TensorBase64 | TensorData | Unset): the upstream gradient, of the
-            output's shape; may be left out only for a single-element output
+        gradient (bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset): the upstream gradient, of
+            the output's shape (a tensor or a variable's name); may be left out only for a single-element output
         retain_graph (bool | None | Unset): keep the graph's saved buffers for another backward (default: create_graph)
     """
 
     output: str
     create_graph: bool | Unset = False
-    gradient: bool | float | list[Any] | None | TensorBase64 | TensorData | Unset = UNSET
+    gradient: bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset = UNSET
     retain_graph: bool | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,7 +40,7 @@ class BackwardCall:
 
         create_graph = self.create_graph
 
-        gradient: bool | dict[str, Any] | float | list[Any] | None | Unset
+        gradient: bool | dict[str, Any] | float | list[Any] | None | str | Unset
         if isinstance(self.gradient, Unset):
             gradient = UNSET
         elif isinstance(self.gradient, list):
@@ -85,7 +85,7 @@ class BackwardCall:
 
         create_graph = d.pop("create_graph", UNSET)
 
-        def _parse_gradient(data: object) -> bool | float | list[Any] | None | TensorBase64 | TensorData | Unset:
+        def _parse_gradient(data: object) -> bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -114,7 +114,7 @@ class BackwardCall:
                 return componentsschemas_tensor_type_4
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(bool | float | list[Any] | None | TensorBase64 | TensorData | Unset, data)
+            return cast(bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset, data)
 
         gradient = _parse_gradient(d.pop("gradient", UNSET))
 

@@ -24,8 +24,8 @@ class BackwardRequest:
         create_graph (bool | Unset): record the backward pass, making the grads differentiable Default: False.
         encoding (BackwardRequestEncoding | Unset): how `data` and `grad` are returned: nested lists, or base64 of the
             little-endian bytes Default: BackwardRequestEncoding.JSON.
-        gradient (bool | float | list[Any] | None | TensorBase64 | TensorData | Unset): the upstream gradient, of the
-            output's shape; may be left out only for a single-element output
+        gradient (bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset): the upstream gradient, of
+            the output's shape (a tensor or a variable's name); may be left out only for a single-element output
         retain_graph (bool | None | Unset): keep the graph's saved buffers for another backward (default: create_graph)
         return_ (list[str] | None | Unset): names to return (default: every variable that has a grad)
     """
@@ -33,7 +33,7 @@ class BackwardRequest:
     output: str
     create_graph: bool | Unset = False
     encoding: BackwardRequestEncoding | Unset = BackwardRequestEncoding.JSON
-    gradient: bool | float | list[Any] | None | TensorBase64 | TensorData | Unset = UNSET
+    gradient: bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset = UNSET
     retain_graph: bool | None | Unset = UNSET
     return_: list[str] | None | Unset = UNSET
 
@@ -49,7 +49,7 @@ class BackwardRequest:
         if not isinstance(self.encoding, Unset):
             encoding = self.encoding.value
 
-        gradient: bool | dict[str, Any] | float | list[Any] | None | Unset
+        gradient: bool | dict[str, Any] | float | list[Any] | None | str | Unset
         if isinstance(self.gradient, Unset):
             gradient = UNSET
         elif isinstance(self.gradient, list):
@@ -114,7 +114,7 @@ class BackwardRequest:
         else:
             encoding = BackwardRequestEncoding(_encoding)
 
-        def _parse_gradient(data: object) -> bool | float | list[Any] | None | TensorBase64 | TensorData | Unset:
+        def _parse_gradient(data: object) -> bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -143,7 +143,7 @@ class BackwardRequest:
                 return componentsschemas_tensor_type_4
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(bool | float | list[Any] | None | TensorBase64 | TensorData | Unset, data)
+            return cast(bool | float | list[Any] | None | str | TensorBase64 | TensorData | Unset, data)
 
         gradient = _parse_gradient(d.pop("gradient", UNSET))
 

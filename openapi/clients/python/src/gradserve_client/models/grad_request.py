@@ -18,8 +18,7 @@ T = TypeVar("T", bound="GradRequest")
 
 @_attrs_define
 class GradRequest:
-    """torch.autograd.grad by names: gradients of outputs with respect to inputs, without accumulating.
-
+    """
     Attributes:
         inputs (list[str] | str):
         outputs (list[str] | str):
@@ -28,9 +27,12 @@ class GradRequest:
         create_graph (bool | Unset): record the backward pass, making the grads differentiable Default: False.
         encoding (GradRequestEncoding | Unset): how `data` and `grad` are returned: nested lists, or base64 of the
             little-endian bytes Default: GradRequestEncoding.JSON.
-        grad_outputs (bool | float | list[Any] | list[bool | float | list[Any] | None | TensorBase64 | TensorData] |
-            None | TensorBase64 | TensorData | Unset): one tensor per output (null for the default of ones on a single-
-            element output): a list when `outputs` is a list, a single tensor when it is a string
+        grad_outputs (bool | float | list[Any] | list[bool | float | list[Any] | None | str | TensorBase64 | TensorData]
+            | None | str | TensorBase64 | TensorData | Unset): one tensor or variable name per output (null for the default
+            of ones on a single-element output): a list when `outputs` is a list, a single one when it is a string; with
+            is_grads_batched each has a leading batch axis
+        is_grads_batched (bool | Unset): each grad_outputs item has a leading batch axis B, and each grad comes back
+            with it: B vector-Jacobian products in one batched backward pass Default: False.
         retain_graph (bool | None | Unset): default: create_graph
     """
 
@@ -44,12 +46,14 @@ class GradRequest:
         bool
         | float
         | list[Any]
-        | list[bool | float | list[Any] | None | TensorBase64 | TensorData]
+        | list[bool | float | list[Any] | None | str | TensorBase64 | TensorData]
         | None
+        | str
         | TensorBase64
         | TensorData
         | Unset
     ) = UNSET
+    is_grads_batched: bool | Unset = False
     retain_graph: bool | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,8 +96,9 @@ class GradRequest:
             | dict[str, Any]
             | float
             | list[Any]
-            | list[bool | dict[str, Any] | float | list[Any] | None]
+            | list[bool | dict[str, Any] | float | list[Any] | None | str]
             | None
+            | str
             | Unset
         )
         if isinstance(self.grad_outputs, Unset):
@@ -101,7 +106,7 @@ class GradRequest:
         elif isinstance(self.grad_outputs, list):
             grad_outputs = []
             for grad_outputs_type_0_item_data in self.grad_outputs:
-                grad_outputs_type_0_item: bool | dict[str, Any] | float | list[Any] | None
+                grad_outputs_type_0_item: bool | dict[str, Any] | float | list[Any] | None | str
                 if isinstance(grad_outputs_type_0_item_data, list):
                     grad_outputs_type_0_item = grad_outputs_type_0_item_data
 
@@ -122,6 +127,8 @@ class GradRequest:
             grad_outputs = self.grad_outputs.to_dict()
         else:
             grad_outputs = self.grad_outputs
+
+        is_grads_batched = self.is_grads_batched
 
         retain_graph: bool | None | Unset
         if isinstance(self.retain_graph, Unset):
@@ -147,6 +154,8 @@ class GradRequest:
             field_dict["encoding"] = encoding
         if grad_outputs is not UNSET:
             field_dict["grad_outputs"] = grad_outputs
+        if is_grads_batched is not UNSET:
+            field_dict["is_grads_batched"] = is_grads_batched
         if retain_graph is not UNSET:
             field_dict["retain_graph"] = retain_graph
 
@@ -219,8 +228,9 @@ class GradRequest:
             bool
             | float
             | list[Any]
-            | list[bool | float | list[Any] | None | TensorBase64 | TensorData]
+            | list[bool | float | list[Any] | None | str | TensorBase64 | TensorData]
             | None
+            | str
             | TensorBase64
             | TensorData
             | Unset
@@ -238,7 +248,7 @@ class GradRequest:
 
                     def _parse_grad_outputs_type_0_item(
                         data: object,
-                    ) -> bool | float | list[Any] | None | TensorBase64 | TensorData:
+                    ) -> bool | float | list[Any] | None | str | TensorBase64 | TensorData:
                         if data is None:
                             return data
                         try:
@@ -265,7 +275,7 @@ class GradRequest:
                             return componentsschemas_tensor_type_4
                         except (TypeError, ValueError, AttributeError, KeyError):
                             pass
-                        return cast(bool | float | list[Any] | None | TensorBase64 | TensorData, data)
+                        return cast(bool | float | list[Any] | None | str | TensorBase64 | TensorData, data)
 
                     grad_outputs_type_0_item = _parse_grad_outputs_type_0_item(grad_outputs_type_0_item_data)
 
@@ -302,8 +312,9 @@ class GradRequest:
                 bool
                 | float
                 | list[Any]
-                | list[bool | float | list[Any] | None | TensorBase64 | TensorData]
+                | list[bool | float | list[Any] | None | str | TensorBase64 | TensorData]
                 | None
+                | str
                 | TensorBase64
                 | TensorData
                 | Unset,
@@ -311,6 +322,8 @@ class GradRequest:
             )
 
         grad_outputs = _parse_grad_outputs(d.pop("grad_outputs", UNSET))
+
+        is_grads_batched = d.pop("is_grads_batched", UNSET)
 
         def _parse_retain_graph(data: object) -> bool | None | Unset:
             if data is None:
@@ -329,6 +342,7 @@ class GradRequest:
             create_graph=create_graph,
             encoding=encoding,
             grad_outputs=grad_outputs,
+            is_grads_batched=is_grads_batched,
             retain_graph=retain_graph,
         )
 

@@ -10,6 +10,11 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.backward_call import BackwardCall
+    from ..models.grad_call import GradCall
+    from ..models.hessian_call import HessianCall
+    from ..models.hvp_call import HvpCall
+    from ..models.jacobian_call import JacobianCall
+    from ..models.jvp_call import JvpCall
     from ..models.op_call import OpCall
     from ..models.program_inputs import ProgramInputs
 
@@ -23,6 +28,8 @@ class Program:
 
     Attributes:
         backward (list[BackwardCall] | Unset):
+        derivatives (list[GradCall | HessianCall | HvpCall | JacobianCall | JvpCall] | Unset): derivative calls, run in
+            order after the backward calls; the response holds their answers in order
         encoding (ProgramEncoding | Unset): how `data` and `grad` are returned: nested lists, or base64 of the little-
             endian bytes Default: ProgramEncoding.JSON.
         inputs (ProgramInputs | Unset): leaves to bind (rebinding an existing name makes a new leaf)
@@ -35,6 +42,7 @@ class Program:
     """
 
     backward: list[BackwardCall] | Unset = UNSET
+    derivatives: list[GradCall | HessianCall | HvpCall | JacobianCall | JvpCall] | Unset = UNSET
     encoding: ProgramEncoding | Unset = ProgramEncoding.JSON
     inputs: ProgramInputs | Unset = UNSET
     ops: list[OpCall] | Unset = UNSET
@@ -43,12 +51,35 @@ class Program:
     zero_grad: bool | Unset = False
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.grad_call import GradCall  # noqa: PLC0415
+        from ..models.hvp_call import HvpCall  # noqa: PLC0415
+        from ..models.jacobian_call import JacobianCall  # noqa: PLC0415
+        from ..models.jvp_call import JvpCall  # noqa: PLC0415
+
         backward: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.backward, Unset):
             backward = []
             for backward_item_data in self.backward:
                 backward_item = backward_item_data.to_dict()
                 backward.append(backward_item)
+
+        derivatives: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.derivatives, Unset):
+            derivatives = []
+            for derivatives_item_data in self.derivatives:
+                derivatives_item: dict[str, Any]
+                if isinstance(derivatives_item_data, GradCall):
+                    derivatives_item = derivatives_item_data.to_dict()
+                elif isinstance(derivatives_item_data, JacobianCall):
+                    derivatives_item = derivatives_item_data.to_dict()
+                elif isinstance(derivatives_item_data, JvpCall):
+                    derivatives_item = derivatives_item_data.to_dict()
+                elif isinstance(derivatives_item_data, HvpCall):
+                    derivatives_item = derivatives_item_data.to_dict()
+                else:
+                    derivatives_item = derivatives_item_data.to_dict()
+
+                derivatives.append(derivatives_item)
 
         encoding: str | Unset = UNSET
         if not isinstance(self.encoding, Unset):
@@ -85,6 +116,8 @@ class Program:
         field_dict.update({})
         if backward is not UNSET:
             field_dict["backward"] = backward
+        if derivatives is not UNSET:
+            field_dict["derivatives"] = derivatives
         if encoding is not UNSET:
             field_dict["encoding"] = encoding
         if inputs is not UNSET:
@@ -103,6 +136,11 @@ class Program:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.backward_call import BackwardCall  # noqa: PLC0415
+        from ..models.grad_call import GradCall  # noqa: PLC0415
+        from ..models.hessian_call import HessianCall  # noqa: PLC0415
+        from ..models.hvp_call import HvpCall  # noqa: PLC0415
+        from ..models.jacobian_call import JacobianCall  # noqa: PLC0415
+        from ..models.jvp_call import JvpCall  # noqa: PLC0415
         from ..models.op_call import OpCall  # noqa: PLC0415
         from ..models.program_inputs import ProgramInputs  # noqa: PLC0415
 
@@ -115,6 +153,55 @@ class Program:
                 backward_item = BackwardCall.from_dict(backward_item_data)
 
                 backward.append(backward_item)
+
+        _derivatives = d.pop("derivatives", UNSET)
+        derivatives: list[GradCall | HessianCall | HvpCall | JacobianCall | JvpCall] | Unset = UNSET
+        if _derivatives is not UNSET:
+            derivatives = []
+            for derivatives_item_data in _derivatives:
+
+                def _parse_derivatives_item(data: object) -> GradCall | HessianCall | HvpCall | JacobianCall | JvpCall:
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        derivatives_item_type_0 = GradCall.from_dict(data)
+
+                        return derivatives_item_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        derivatives_item_type_1 = JacobianCall.from_dict(data)
+
+                        return derivatives_item_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        derivatives_item_type_2 = JvpCall.from_dict(data)
+
+                        return derivatives_item_type_2
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        derivatives_item_type_3 = HvpCall.from_dict(data)
+
+                        return derivatives_item_type_3
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    derivatives_item_type_4 = HessianCall.from_dict(data)
+
+                    return derivatives_item_type_4
+
+                derivatives_item = _parse_derivatives_item(derivatives_item_data)
+
+                derivatives.append(derivatives_item)
 
         _encoding = d.pop("encoding", UNSET)
         encoding: ProgramEncoding | Unset
@@ -162,6 +249,7 @@ class Program:
 
         program = cls(
             backward=backward,
+            derivatives=derivatives,
             encoding=encoding,
             inputs=inputs,
             ops=ops,

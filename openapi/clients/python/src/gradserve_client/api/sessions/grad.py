@@ -7,8 +7,8 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.grad_request import GradRequest
+from ...models.grads_response import GradsResponse
 from ...models.problem import Problem
-from ...models.variables_response import VariablesResponse
 from ...types import Response
 
 
@@ -36,9 +36,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | VariablesResponse | None:
+) -> GradsResponse | Problem | None:
     if response.status_code == 200:
-        response_200 = VariablesResponse.from_dict(response.json())
+        response_200 = GradsResponse.from_dict(response.json())
 
         return response_200
 
@@ -95,7 +95,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | VariablesResponse]:
+) -> Response[GradsResponse | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -109,26 +109,29 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: GradRequest,
-) -> Response[Problem | VariablesResponse]:
+) -> Response[GradsResponse | Problem]:
     """Gradients without accumulating
 
-     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
-    input.
+     Like torch.autograd.grad: `{"grads": {name: grad}}` of `outputs` with respect to `inputs`, named by
+    `bind`
+    or by input, never accumulated into any grad.
 
     With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
     again.
+    With `is_grads_batched`, every `grad_outputs` item has a leading batch axis and so does every grad:
+    one
+    batched backward pass instead of one request per row.
 
     Args:
         session_id (str): the id returned by create_session
-        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
-            inputs, without accumulating.
+        body (GradRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | VariablesResponse]
+        Response[GradsResponse | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -148,26 +151,29 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: GradRequest,
-) -> Problem | VariablesResponse | None:
+) -> GradsResponse | Problem | None:
     """Gradients without accumulating
 
-     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
-    input.
+     Like torch.autograd.grad: `{"grads": {name: grad}}` of `outputs` with respect to `inputs`, named by
+    `bind`
+    or by input, never accumulated into any grad.
 
     With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
     again.
+    With `is_grads_batched`, every `grad_outputs` item has a leading batch axis and so does every grad:
+    one
+    batched backward pass instead of one request per row.
 
     Args:
         session_id (str): the id returned by create_session
-        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
-            inputs, without accumulating.
+        body (GradRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | VariablesResponse
+        GradsResponse | Problem
     """
 
     return sync_detailed(
@@ -182,26 +188,29 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: GradRequest,
-) -> Response[Problem | VariablesResponse]:
+) -> Response[GradsResponse | Problem]:
     """Gradients without accumulating
 
-     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
-    input.
+     Like torch.autograd.grad: `{"grads": {name: grad}}` of `outputs` with respect to `inputs`, named by
+    `bind`
+    or by input, never accumulated into any grad.
 
     With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
     again.
+    With `is_grads_batched`, every `grad_outputs` item has a leading batch axis and so does every grad:
+    one
+    batched backward pass instead of one request per row.
 
     Args:
         session_id (str): the id returned by create_session
-        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
-            inputs, without accumulating.
+        body (GradRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | VariablesResponse]
+        Response[GradsResponse | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -219,26 +228,29 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: GradRequest,
-) -> Problem | VariablesResponse | None:
+) -> GradsResponse | Problem | None:
     """Gradients without accumulating
 
-     Like torch.autograd.grad: the grads of `outputs` with respect to `inputs`, named by `bind` or by
-    input.
+     Like torch.autograd.grad: `{"grads": {name: grad}}` of `outputs` with respect to `inputs`, named by
+    `bind`
+    or by input, never accumulated into any grad.
 
     With `bind` they are also bound in the session; made with `create_graph`, they can be differentiated
     again.
+    With `is_grads_batched`, every `grad_outputs` item has a leading batch axis and so does every grad:
+    one
+    batched backward pass instead of one request per row.
 
     Args:
         session_id (str): the id returned by create_session
-        body (GradRequest): torch.autograd.grad by names: gradients of outputs with respect to
-            inputs, without accumulating.
+        body (GradRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | VariablesResponse
+        GradsResponse | Problem
     """
 
     return (

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..models.jacobian_call_kind import JacobianCallKind
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="JacobianCall")
+
+
+@_attrs_define
+class JacobianCall:
+    """
+    Attributes:
+        inputs (list[str] | str):
+        kind (JacobianCallKind):
+        outputs (list[str] | str):
+        chunk_size (int | None | Unset): rows of the identity per batched backward pass (default: all at once, or fewer
+            where a batched gradient would pass the per-tensor limit); the answer is the same, memory is bounded
+    """
+
+    inputs: list[str] | str
+    kind: JacobianCallKind
+    outputs: list[str] | str
+    chunk_size: int | None | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        inputs: list[str] | str
+        if isinstance(self.inputs, list):
+            inputs = self.inputs
+
+        else:
+            inputs = self.inputs
+
+        kind = self.kind.value
+
+        outputs: list[str] | str
+        if isinstance(self.outputs, list):
+            outputs = self.outputs
+
+        else:
+            outputs = self.outputs
+
+        chunk_size: int | None | Unset
+        if isinstance(self.chunk_size, Unset):
+            chunk_size = UNSET
+        else:
+            chunk_size = self.chunk_size
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "inputs": inputs,
+                "kind": kind,
+                "outputs": outputs,
+            }
+        )
+        if chunk_size is not UNSET:
+            field_dict["chunk_size"] = chunk_size
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+
+        def _parse_inputs(data: object) -> list[str] | str:
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                inputs_type_1 = cast(list[str], data)
+
+                return inputs_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | str, data)
+
+        inputs = _parse_inputs(d.pop("inputs"))
+
+        kind = JacobianCallKind(d.pop("kind"))
+
+        def _parse_outputs(data: object) -> list[str] | str:
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                outputs_type_1 = cast(list[str], data)
+
+                return outputs_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | str, data)
+
+        outputs = _parse_outputs(d.pop("outputs"))
+
+        def _parse_chunk_size(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        chunk_size = _parse_chunk_size(d.pop("chunk_size", UNSET))
+
+        jacobian_call = cls(
+            inputs=inputs,
+            kind=kind,
+            outputs=outputs,
+            chunk_size=chunk_size,
+        )
+
+        return jacobian_call

@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+
+class JacobianCallKind(StrEnum):
+    JACOBIAN = "jacobian"
+
+    def __str__(self) -> str:
+        return str(self.value)
