@@ -59,6 +59,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/sessions.py
+	$(BIN)/python bench/derivatives.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(TS_CLIENT)/node_modules
