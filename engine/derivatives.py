@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .autograd import _check_versions as check_versions  # torch's version counters, as backward checks them
 from .autograd import grad, vjp_namespace, walk
 from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError
 from .graph import Meta, Node, enable_grad
@@ -164,6 +165,8 @@ def _forward_tangents(outs: list[Tensor], ins: list[Tensor], vs: list[np.ndarray
             continue
         if node.freed and node.op.saves:
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
+        if node.op.saves_inputs:
+            check_versions(node)  # a saved input written in place since (an optimizer step) is refused
         tangent[node] = _node_jvp(node, ts)
     return [tangent.get(o if o.grad_fn is None else o.grad_fn) for o in outs]
 

@@ -201,3 +201,15 @@ def test_jvp_from_an_intermediate_tensor():
     y = E.exp(h) + x  # x also reaches y directly: only h's tangent is given, x's is zero
     got = E.jvp(y, h, np.array([1.0, 2.0])).data
     np.testing.assert_allclose(got, np.exp(h.data) * [1.0, 2.0])
+
+
+def test_jvp_refuses_a_saved_input_written_in_place_as_backward_does():
+    w = E.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = E.sum(w * w)
+    opt = E.optim.SGD([w], lr=0.1)
+    y.backward(retain_graph=True)
+    opt.step()  # writes w in place: y's graph saved the old w
+    with pytest.raises(E.EngineError, match="modified by an inplace operation"):
+        E.jvp(y, w, np.ones(2))
+    with pytest.raises(E.EngineError, match="modified by an inplace operation"):
+        E.jacobian(y, w)
