@@ -1,4 +1,4 @@
-"""Derivative benchmarks against the anchors of SPEC section 9, measured in one run on one machine.
+"""Derivative benchmarks: the engine and the service against their anchors, measured in one run on one machine.
 
     .venv/bin/python bench/derivatives.py [--quick]
 
