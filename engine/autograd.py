@@ -71,6 +71,7 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
             buffers[node] = g if node not in buffers else buffers[node] + g
             root_nodes.append(node)
 
+    useful: set[Node] = set()  # the nodes engine.grad runs
     if inputs is None:  # every reachable node is needed: count dependencies in one walk
         deps = _dependencies(root_nodes)
         leaf_targets = node_targets = None
@@ -93,7 +94,6 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
 
     retained: list[tuple[Any, Any]] = []
     captured: dict[Node, Any] = {}
-    executed: list[Node] = []
     while ready:
         node = ready.pop()
         g = buffers.pop(node, None)
@@ -104,21 +104,26 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
                 continue
         elif g is not None and node.retained is not None:
             retained.append((node.retained, g))
-        executed.append(node)
-        if node.freed and node.op.saves:
+        op = node.op
+        if node.freed and op.saves:
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
-        if node.op.saves_inputs:
+        if op.saves_inputs:
             _check_versions(node)
+        nxt = node.next
         if g is None:
-            grads = (None,) * len(node.next)
+            grads: Any = (None,) * len(nxt)
         elif leaf_targets is None:  # backward: every input that goes somewhere
-            grads = node.op.call_vjp(F, g, node, create_graph) if not batched else \
-                node.op.call_batch_vjp(F, g, node, create_graph, [n is not None for n in node.next])
+            if batched:
+                grads = op.call_batch_vjp(F, g, node, create_graph, [n is not None for n in nxt])
+            elif create_graph:
+                grads = op.call_vjp(F, g, node, True)
+            else:
+                grads = op.plain_vjp(F, g, node)
         else:  # engine.grad: only the gradients that lead to its inputs
-            wanted = [n is not None and (n in deps or n in leaf_targets) for n in node.next]
-            grads = node.op.call_batch_vjp(F, g, node, create_graph, wanted) if batched else \
-                node.op.call_vjp(F, g, node, create_graph, wanted)
-        for n, gi, x in zip(node.next, grads, node.inputs, strict=True):
+            wanted = [n is not None and (n in deps or n in leaf_targets) for n in nxt]
+            grads = op.call_batch_vjp(F, g, node, create_graph, wanted) if batched else \
+                op.call_vjp(F, g, node, create_graph, wanted)
+        for n, gi, x in zip(nxt, grads, node.inputs, strict=True):
             if n is None:
                 continue
             if type(x) is Tensor:  # its array's shape and dtype, without the properties
@@ -134,9 +139,10 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
                         if not batched:
                             gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
                     buffers[n] = gi if n not in buffers else buffers[n] + gi
-                deps[n] = left - 1
                 if left == 1:
                     ready.append(n)
+                else:
+                    deps[n] = left - 1
             elif gi is not None and (leaf_targets is None or n in leaf_targets):
                 _add(leaf_sums, n, gi if batched else reduce_grad(gi, x.shape, x.dtype, create_graph))
 
@@ -150,8 +156,8 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
         result.append(g)
 
     # The pass succeeded: now, and only now, touch state that outlives it.
-    if not retain_graph:
-        _free(executed)
+    if not retain_graph:  # every node counted to run did (each reached zero dependencies): free them all
+        _free(deps if inputs is None else useful)
     if inputs is None:
         for leaf, g in leaf_sums.items():
             _accumulate(leaf, g)
@@ -208,7 +214,7 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
     return deps
 
 
-def _free(nodes: list[Node]) -> None:
+def _free(nodes) -> None:
     """Drop the buffers the nodes saved, keeping shapes and dtypes (journaled like set_attr)."""
     journal = current_journal()
     for node in nodes:

@@ -43,6 +43,7 @@ from .tensor import Tensor
 _SAVES = ("inputs", "output")
 # how forward mode (engine.jvp) pushes tangents through an op, see `op`
 JVP_KINDS = (None, "elementwise", "linear", "bilinear")
+_REFIT = frozenset({"vjp", "saves_inputs", "kwargs"})  # what `plain_vjp` is fitted to
 
 
 class OpDef:
@@ -109,8 +110,14 @@ class OpDef:
         self._check_vjp(self.vjp)
         if self.batch_vjp is not self.vjp:
             self._check_vjp(self.batch_vjp)
+        self.plain_vjp = self._plain_vjp()
         # the engine function of this op (variadic ops also take one list); set by forward dispatch
         self.function: Callable[..., Tensor] | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _REFIT and "plain_vjp" in self.__dict__:  # a rule replaced later (a test, a patch) takes effect
+            object.__setattr__(self, "plain_vjp", self._plain_vjp())
 
     def __call__(self, *args, **kwargs) -> Tensor:
         return self.function(*args, **kwargs)
@@ -190,6 +197,44 @@ class OpDef:
             "family": self.family,
             "torch": self.torch,
         }
+
+    def _plain_vjp(self):
+        """`call_vjp` for a plain backward, fitted once to this op's declaration: for the common ops (one or
+        two inputs, no kwargs) a closure without the general branches, which cost as much as a small
+        tensor's numpy work when they run for every node of every backward; the general method otherwise.
+        The `plain_vjp` property test in the engine's tests holds both to the same gradients."""
+        vjp = self.vjp
+        if type(vjp) is not tuple or len(vjp) > 2 or self.kwargs:
+            return lambda F, g, node: self.call_vjp(F, g, node, False)
+        if len(vjp) == 1:
+            f = vjp[0]
+            if f is None:
+                return lambda F, g, node: (None,)
+            if self.saves_inputs:
+                def unary_saved(F, g, node):
+                    a = node.inputs[0]
+                    return (f(F, g, node.out, a.data if type(a) is Tensor else a) if node.next[0] is not None
+                            else None,)
+                return unary_saved
+
+            def unary(F, g, node):
+                return (f(F, g, node.out, node.inputs[0]) if node.next[0] is not None else None,)
+            return unary
+        fa, fb = vjp
+        saves_inputs = self.saves_inputs
+
+        def binary(F, g, node):
+            a, b = node.inputs
+            if saves_inputs:
+                if type(a) is Tensor:
+                    a = a.data
+                if type(b) is Tensor:
+                    b = b.data
+            na, nb = node.next
+            ans = node.out
+            return (None if na is None or fa is None else fa(F, g, ans, a, b),
+                    None if nb is None or fb is None else fb(F, g, ans, a, b))
+        return binary
 
     def call_vjp(self, F, g, node: Node, create_graph: bool, wanted=None):
         """The gradients for node's inputs (None where there is none); `wanted`, when given, says which

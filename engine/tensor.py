@@ -192,6 +192,9 @@ def install_backward(backward: Callable[..., None]) -> None:
     _backward = backward
 
 
+NUMBER_META = Meta((), None)  # every Python number's (shared: nothing changes a Meta)
+
+
 def meta_of(x) -> Meta:
     """Shape and dtype of a Tensor, array, number or Meta."""
     t = type(x)
@@ -203,5 +206,5 @@ def meta_of(x) -> Meta:
     if t is Meta:
         return x
     if t is float or t is int or t is bool:
-        return Meta((), None)
+        return NUMBER_META
     return Meta(np.shape(x), getattr(x, "dtype", None))

@@ -191,3 +191,46 @@ def test_short_and_general_paths_give_the_same_tensor_and_node(name, pair, grad_
     assert (s.out is None) == (g.out is None)
     if s.out is not None:
         np.testing.assert_array_equal(s.out, g.out)
+
+
+# ---------------------------------------------------------------------------- one gradient from both vjp callers
+
+DIFFERENTIABLE = sorted(name for name, o in OPS.items() if o.plain and o.public and o.vjp is not None)
+
+
+def _same_grad(x, y):
+    assert (x is None) == (y is None)
+    if x is not None:
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.dtype == y.dtype and x.shape == y.shape
+        np.testing.assert_array_equal(x, y)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(DIFFERENTIABLE), st.lists(operands(), min_size=2, max_size=2))
+def test_fitted_and_general_vjp_callers_give_the_same_gradients(name, pair):
+    """A plain backward calls each op's `plain_vjp`, fitted to its declaration; `call_vjp` is the general
+    caller (and the one under create_graph). Same node, same upstream gradient: the same gradients."""
+    opdef = OPS[name]
+    with np.errstate(all="ignore"):
+        try:
+            out = opdef.function(*pair[:opdef.arity])
+        except E.EngineError:
+            return
+        node = out.grad_fn
+        if node is None:
+            return
+        g = np.linspace(-1.0, 1.0, out.data.size).reshape(out.data.shape).astype(out.data.dtype)
+        plain = autograd.vjp_namespace(False)
+        fitted = opdef.plain_vjp(plain, g, node)
+        general = opdef.call_vjp(plain, g, node, False)
+    assert len(fitted) == len(general) == len(node.next)
+    for a, b in zip(fitted, general):
+        _same_grad(a, b)
+
+
+def test_a_replaced_vjp_rule_is_the_one_a_plain_backward_calls(monkeypatch):
+    x = Tensor(np.array([0.3, 0.7], dtype=np.float32), requires_grad=True)
+    monkeypatch.setattr(OPS["sin"], "vjp", (lambda F, g, ans, a: g * 2.0,))
+    E.sin(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
