@@ -13,7 +13,7 @@ import numpy as np
 # the end of this module binds them. Nothing else needs to know about it.
 from . import ops, ops_linalg, ops_math, ops_nn, ops_shape
 from .autograd import backward, grad
-from .dispatch import apply
+from .dispatch import operator
 from .errors import OpError
 from .registry import ALIASES, OPS, OpDef, on_register
 from .tensor import Tensor, as_array
@@ -40,22 +40,15 @@ def _getitem(self: Tensor, key):
     return OPS["index"].function(self, key=items)
 
 
-def _binary(opdef: OpDef, reflected: bool = False):
-    # straight to apply: operators are the hot path of small-tensor code
-    if reflected:
-        return lambda self, other: apply(opdef, (other, self), {})
-    return lambda self, other: apply(opdef, (self, other), {})
-
-
 # Python operator -> op; the arithmetic ones also have their reflected form (2 * x)
 ARITHMETIC = {"add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "pow": "pow", "matmul": "matmul"}
 COMPARISONS = {"lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}
 
 for _dunder, _name in ARITHMETIC.items():
-    setattr(Tensor, f"__{_dunder}__", _binary(OPS[_name]))
-    setattr(Tensor, f"__r{_dunder}__", _binary(OPS[_name], reflected=True))
+    setattr(Tensor, f"__{_dunder}__", operator(OPS[_name]))
+    setattr(Tensor, f"__r{_dunder}__", operator(OPS[_name], reflected=True))
 for _dunder, _name in COMPARISONS.items():
-    setattr(Tensor, f"__{_dunder}__", _binary(OPS[_name]))
+    setattr(Tensor, f"__{_dunder}__", operator(OPS[_name]))
 Tensor.__neg__ = OPS["neg"].function
 Tensor.__abs__ = OPS["abs"].function
 Tensor.__getitem__ = _getitem
