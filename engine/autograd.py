@@ -94,9 +94,19 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
 
     retained: list[tuple[Any, Any]] = []
     captured: dict[Node, Any] = {}
-    while ready:
-        node = ready.pop()
-        g = buffers.pop(node, None)
+    # The node that became ready last is run next, as if pushed onto `ready` and popped at once: its
+    # summed gradient travels with it (`follow`, `fg`) instead of through `buffers`, which on a chain
+    # saves two dict and two list operations per node; the order of the pass is unchanged.
+    follow = fg = None
+    while True:
+        if follow is not None:
+            node, g = follow, fg
+            follow = fg = None
+        elif ready:
+            node = ready.pop()
+            g = buffers.pop(node, None)
+        else:
+            break
         if node_targets is not None:
             if node in node_targets:
                 captured[node] = g
@@ -128,23 +138,30 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
                 continue
             if type(x) is Tensor:  # its array's shape and dtype, without the properties
                 x = x.data
-            if batched and gi is not None:
-                gi = reduce_batched_grad(gi, x.shape, x.dtype, create_graph)
+            if gi is not None:
+                if batched:
+                    gi = reduce_batched_grad(gi, x.shape, x.dtype, create_graph)
+                elif gi.shape != x.shape or gi.dtype is not x.dtype:  # else nothing to reduce
+                    gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
             if type(n) is Node:
                 left = deps.get(n)
                 if left is None:  # leads to no input of engine.grad
                     continue
-                if gi is not None:
-                    if gi.shape != x.shape or gi.dtype is not x.dtype:  # else nothing to reduce
-                        if not batched:
-                            gi = reduce_grad(gi, x.shape, x.dtype, create_graph)
-                    buffers[n] = gi if n not in buffers else buffers[n] + gi
-                if left == 1:
-                    ready.append(n)
+                if left == 1:  # its last gradient: n is ready
+                    if n in buffers:
+                        prev = buffers.pop(n)
+                        gi = prev if gi is None else prev + gi
+                    if follow is not None:
+                        ready.append(follow)
+                        if fg is not None:
+                            buffers[follow] = fg
+                    follow, fg = n, gi
                 else:
                     deps[n] = left - 1
+                    if gi is not None:
+                        buffers[n] = gi if n not in buffers else buffers[n] + gi
             elif gi is not None and (leaf_targets is None or n in leaf_targets):
-                _add(leaf_sums, n, gi if batched else reduce_grad(gi, x.shape, x.dtype, create_graph))
+                _add(leaf_sums, n, gi)
 
     result = []
     for i, t in enumerate(inputs or ()):  # an unused input fails the call before anything is freed
