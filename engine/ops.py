@@ -76,6 +76,10 @@ def _reduced_axes(shape, axis) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(len(shape)))
     axes = (axis,) if isinstance(axis, int) else axis
+    if not shape:  # as torch, a 0-d tensor reduces over dim 0 or -1 as if it had one axis of size 1
+        for a in axes:
+            _axis(a, 1)
+        return ()
     return tuple(_axis(a, len(shape)) for a in axes)
 
 

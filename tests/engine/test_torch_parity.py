@@ -1076,3 +1076,20 @@ NAN, INF = float("nan"), float("inf")
         "trunc", "prod inf zero", "prod inf", "prod inf two zeros", "prod axis", "prod zero elsewhere"])
 def test_nan_and_inf_edges_as_torch(ours, theirs, data, gradient):
     both(ours, theirs, data, gradient)
+
+
+@pytest.mark.parametrize("name, theirs", [("sum", torch.sum), ("mean", torch.mean), ("prod", torch.prod),
+                                          ("max", torch.amax), ("min", torch.amin),
+                                          ("logsumexp", torch.logsumexp)])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_reductions_of_a_0d_tensor_over_axis_0_or_minus_1_as_torch(name, theirs, axis):
+    x = E.Tensor(2.5, requires_grad=True, dtype="float64")
+    y = getattr(E, name)(x, axis=axis)
+    y.backward()
+    t = torch.tensor(2.5, dtype=torch.float64, requires_grad=True)
+    u = theirs(t, dim=axis)
+    u.backward()
+    assert y.shape == tuple(u.shape) and float(y.data) == u.item()
+    assert float(x.grad) == t.grad.item()
+    with pytest.raises(E.ShapeError):
+        getattr(E, name)(x, axis=1)
