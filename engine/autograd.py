@@ -19,7 +19,8 @@ import numpy as np
 
 from . import dispatch  # noqa: F401  (its on_register listener gives each op the function read below)
 from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError, ModifiedInPlaceError
-from .graph import Node, current_journal, set_attr
+from .governance import state as _governance
+from .graph import Meta, Node, current_journal, set_attr
 from .registry import OpDef, on_register
 from .tensor import Tensor, as_array, install_backward, meta_of
 
@@ -94,6 +95,7 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
 
     retained: list[tuple[Any, Any]] = []
     captured: dict[Node, Any] = {}
+    budget = _governance.budget
     # The node that became ready last is run next, as if pushed onto `ready` and popped at once: its
     # summed gradient travels with it (`follow`, `fg`) instead of through `buffers`, which on a chain
     # saves two dict and two list operations per node; the order of the pass is unchanged.
@@ -115,6 +117,11 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
         elif g is not None and node.retained is not None:
             retained.append((node.retained, g))
         op = node.op
+        if budget is not None:  # recorded vjps (create_graph) charge their own ops
+            if create_graph:
+                budget.check()
+            else:  # a batched pass carries B gradients at once
+                budget.charge(_grad_bytes(node) * (g.shape[0] if batched and g is not None else 1))
         if node.freed and op.saves:
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
         if op.saves_inputs:
@@ -214,6 +221,20 @@ def _check_versions(node: Node) -> None:
             f"version {x._vc.value}; expected version {expected} instead. Hint: enable anomaly detection to find "
             "the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, "
             "check_nan=False).")
+
+
+def _grad_bytes(node: Node) -> int:
+    """An upper bound of what a node's vjp allocates: a gradient per input and as much again for the
+    temporaries, broadcast reductions and sums into other gradients that follow (a freed node fails anyway)."""
+    n = 0
+    for x in node.inputs or ():
+        if type(x) is Tensor:
+            n += x.data.nbytes
+        elif type(x) is np.ndarray:
+            n += x.nbytes
+        elif type(x) is Meta and x.dtype is not None:
+            n += math.prod(x.shape) * x.dtype.itemsize
+    return 2 * n
 
 
 def _dependencies(roots: list[Node]) -> dict[Node, int]:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import governance
 from .autograd import _check_versions as check_versions  # torch's version counters, as backward checks them
 from .autograd import grad, vjp_namespace, walk
 from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError
@@ -167,6 +168,8 @@ def _forward_tangents(outs: list[Tensor], ins: list[Tensor], vs: list[np.ndarray
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
         if node.op.saves_inputs:
             check_versions(node)  # a saved input written in place since (an optimizer step) is refused
+        # a tangent is the size of its node's output, and its products take as much again
+        governance.charge(2 * sum(getattr(t, "nbytes", 0) for t in ts if t is not None))
         tangent[node] = _node_jvp(node, ts)
     return [tangent.get(o if o.grad_fn is None else o.grad_fn) for o in outs]
 

@@ -13,6 +13,8 @@ import threading
 import numpy as np
 
 from .errors import DTypeError, EngineError, LimitError, OpError, ShapeError
+from .governance import NODE_OVERHEAD, RESULT_OVERHEAD
+from .governance import state as _governance  # read directly on the hot path
 from .graph import Meta, Node
 from .graph import _local as _grad_mode  # read directly on the hot path (is_grad_enabled)
 from .registry import IntOrInts, Ints, OpDef, Shape, on_register
@@ -48,13 +50,17 @@ def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     if opdef.plain and not kwargs:
         limit = _limits.max_elements
         if limit is None or opdef.shape is None or _size_bound(args) <= limit:
+            budget = _governance.budget
+            if budget is not None:  # before the short path, which takes any error for a reason to step aside
+                budget.charge(_result_bytes(opdef, args, kwargs))
             out = _apply_short(opdef, args)
             if out is not None:
                 return out
+            return _apply_general(opdef, args, kwargs, charged=budget is not None)
     return _apply_general(opdef, args, kwargs)
 
 
-def _apply_general(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
+def _apply_general(opdef: OpDef, args: tuple, kwargs: dict, charged: bool = False) -> Tensor:
     """Any call: binds and checks arguments and kwargs, checks the result's size from shapes first."""
     if len(args) != opdef.arity:  # variadic ops (arity None), kwargs given by position, wrong arity
         args, kwargs = _bind_args(opdef, args, kwargs)
@@ -74,6 +80,10 @@ def _apply_general(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     limit = _limits.max_elements
     if opdef.shape is not None and (opdef.check_shape or limit is not None and _size_bound(arrays) > limit):
         _check_shape(opdef, arrays, kwargs, limit)
+    if not charged:
+        budget = _governance.budget
+        if budget is not None:
+            budget.charge(_result_bytes(opdef, arrays, kwargs))
     try:
         out = opdef.forward(*arrays, **kwargs) if kwargs else opdef.forward(*arrays)
     except EngineError:
@@ -289,6 +299,40 @@ def _size_bound(values) -> int:
     return n
 
 
+def _result_bytes(opdef: OpDef, args, kwargs: dict) -> int:
+    """An upper bound of the bytes an op's result and its graph node take, from shapes alone.
+
+    Ops without a shape rule never make a result larger than their largest input; the others take their
+    exact shape rule unless every input has one shape (an elementwise broadcast). Items are counted at the
+    widest input's size, at least float32's (bool and int inputs may give float results), float64 when a
+    dtype is asked for.
+    """
+    n = 0
+    item = 4
+    shape = None
+    same = True
+    for a in args:
+        data = a.data if type(a) is Tensor else a
+        if type(data) is np.ndarray:
+            size = data.size
+            if size > n:
+                n = size
+            if data.itemsize > item:
+                item = data.itemsize
+            if shape is None:
+                shape = data.shape
+            elif data.shape != shape:
+                same = False
+    if kwargs and "dtype" in kwargs:
+        item = 8
+    if opdef.shape is not None and not (same and opdef.broadcasts):
+        try:
+            n = math.prod(opdef.shape(*_shapes([a.data if type(a) is Tensor else a for a in args]), **kwargs))
+        except Exception:  # noqa: BLE001  (a bad call fails in the op itself, with its own message)
+            pass
+    return n * item + RESULT_OVERHEAD + NODE_OVERHEAD
+
+
 def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
     """Refuse a result over the limit from shapes alone, before any memory is taken."""
     shapes = _shapes(arrays)
@@ -326,7 +370,7 @@ def _function(opdef: OpDef):
             return apply(opdef, tensors, kwargs)
     elif opdef.plain:  # apply's first step, inlined: one call less on the hot path of small-tensor code
         def fn(*args, **kwargs):
-            if kwargs or _limits.max_elements is not None:
+            if kwargs or _limits.max_elements is not None or _governance.budget is not None:
                 return apply(opdef, args, kwargs)
             out = _apply_short(opdef, args)
             return _apply_general(opdef, args, kwargs) if out is None else out
@@ -347,14 +391,14 @@ def operator(opdef: OpDef, reflected: bool = False):
         return lambda self, other: apply(opdef, (self, other), {})
 
     def binary(self, other):
-        if _limits.max_elements is None:
+        if _limits.max_elements is None and _governance.budget is None:  # else apply checks and charges first
             out = _apply_short(opdef, (self, other))
             if out is not None:
                 return out
         return apply(opdef, (self, other), {})
 
     def reflected_binary(self, other):
-        if _limits.max_elements is None:
+        if _limits.max_elements is None and _governance.budget is None:
             out = _apply_short(opdef, (other, self))
             if out is not None:
                 return out

@@ -120,3 +120,17 @@ GRAPH_FREED_MESSAGE = (
     ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph "
     "a second time or if you need to access saved tensors after calling backward."
 )
+
+
+class DeadlineError(EngineError):
+    """The work ran past the deadline its caller set; like every error, it leaves nothing behind."""
+
+    kind = "deadline-exceeded"
+    title = "Deadline exceeded"
+
+
+class CancelledError(EngineError):
+    """The caller withdrew the work (its client went away)."""
+
+    kind = "request-cancelled"
+    title = "Request cancelled"

@@ -16,14 +16,27 @@ from typing import Any, TypeVar
 import numpy as np
 
 from . import expr as expressions
+from . import governance
 from .dispatch import apply, limit_elements
-from .errors import EngineError, LeafError, LimitError, OpError, OptimizerError, UnknownNameError
+from .errors import DTypeError, EngineError, LeafError, LimitError, OpError, OptimizerError, UnknownNameError
 from .functions import backward as tensor_backward
+from .governance import NODE_OVERHEAD, RESULT_OVERHEAD
 from .graph import Node, no_grad, set_attr, transaction
 from .optim import OPTIMIZERS, Optimizer
 from .program_derivatives import DerivativeCall, derive
 from .registry import close_ops, lookup
-from .structure import BackwardCall, GradCall, Input, OpCall, Program, Ref, check_name, located, program_array
+from .structure import (
+    BackwardCall,
+    GradCall,
+    Input,
+    OpCall,
+    Program,
+    Ref,
+    check_name,
+    check_op_count,
+    located,
+    program_array,
+)
 from .tensor import Tensor
 
 
@@ -57,14 +70,17 @@ class Namespace:
         (grads, freed buffers, retain_grad) are put back as they were."""
         saved = dict(self.bindings)
         saved_optimizers = dict(self.optimizers)
+        budget = governance.current()
+        if budget is not None:  # the bindings replaced in this call stay alive (for a rollback) until it ends
+            budget.recount = lambda: self.held_bytes(saved.values())
         try:
             with limit_elements(limits.max_tensor_elements):
                 if not saved:
                     # nothing made before this call is reachable from an empty namespace (a program's constants
                     # are plain data), so dropping the new bindings undoes everything: no undo log is needed
-                    return self._within_bytes(limits, work())
+                    return self._within_bytes(limits, work(), budget is not None)
                 with transaction():
-                    return self._within_bytes(limits, work())
+                    return self._within_bytes(limits, work(), budget is not None)
         except BaseException:
             self.bindings.clear()
             self.bindings.update(saved)
@@ -72,8 +88,8 @@ class Namespace:
             self.optimizers.update(saved_optimizers)
             raise
 
-    def _within_bytes(self, limits: Limits, result: T) -> T:
-        if limits.max_session_bytes is not None:
+    def _within_bytes(self, limits: Limits, result: T, counted: bool) -> T:
+        if limits.max_session_bytes is not None and not counted:  # a budget counted as the work went
             n = self.nbytes()
             if n > limits.max_session_bytes:
                 raise LimitError(f"the session would hold {n} bytes, over the limit of {limits.max_session_bytes} "
@@ -109,17 +125,14 @@ class Namespace:
         if not isinstance(program, Program):
             raise TypeError(f"run takes an engine.structure.Program, got {type(program).__name__}; build one "
                             "from a dict with Program.from_dict(...)")
-        if limits.max_ops is not None:
-            n = program.op_count
-            if n > limits.max_ops:
-                raise LimitError(f"the program applies {n} ops, over the limit of {limits.max_ops} per request",
-                                 pointer="/ops")
+        check_op_count(program.op_count, limits.max_ops)
         optimizers = [self.optimizer(n, pointer=f"/step/{k}") for k, n in enumerate(program.step)]  # before work
         return self._atomically(limits, lambda: self._run(program, limits, optimizers))
 
     def _run(self, program: Program, limits: Limits, optimizers: list[NamedOptimizer],
              ) -> tuple[dict[str, Tensor], list[dict[str, Any]]]:
         bound: list[str] = []
+        budget = governance.current()
         if program.zero_grad:
             self.zero_grad()
         for leaf in program.inputs:
@@ -128,15 +141,21 @@ class Namespace:
         for i, op in enumerate(program.ops):
             self.bindings[op.name] = self._run_op(i, op)
             bound.append(op.name)
+            if budget is not None:
+                budget.step()
         for j, call in enumerate(program.backward):
             self._backward(call, f"/backward/{j}", where=f"in backward call {j}")
+            if budget is not None:
+                budget.step()
         answers = []
         for k, d in enumerate(program.derivatives):
             answer, made = self._derive(d, f"/derivatives/{k}", limits)
             bound += list(made)
             answers.append(answer)
+            if budget is not None:
+                budget.step()
         for made_optimizer in optimizers:
-            made_optimizer.optimizer.step()
+            _step(made_optimizer.optimizer)
         return self._select(program.returns, bound), answers
 
     def _leaf(self, leaf: Input, limits: Limits) -> Tensor:
@@ -145,6 +164,7 @@ class Namespace:
             if limits.max_tensor_elements is not None and t.data.size > limits.max_tensor_elements:
                 raise LimitError(f"{t.data.size} elements in input '{leaf.name}', over the limit of "
                                  f"{limits.max_tensor_elements} elements per tensor")
+            governance.charge(t.data.nbytes + RESULT_OVERHEAD)
             if leaf.requires_grad:
                 t.requires_grad_(True)
             return t
@@ -300,7 +320,7 @@ class Namespace:
         made = self.optimizer(name)
 
         def work() -> dict[str, Tensor]:
-            made.optimizer.step()
+            _step(made.optimizer)
             return made.variables()
 
         return self._atomically(limits, work)
@@ -312,13 +332,14 @@ class Namespace:
 
     # ------------------------------------------------------------------ introspection
 
-    def reachable(self) -> tuple[list[Tensor], list[Node]]:
-        """Bound tensors and the leaves below them, then every grad_fn node reachable from them; each once,
-        in a stable order. What the session's size and any picture of its graph are made of."""
+    def reachable(self, extra: Iterable[Tensor] = ()) -> tuple[list[Tensor], list[Node]]:
+        """Bound tensors (and `extra` ones) and the leaves below them, then every grad_fn node reachable from
+        them; each once, in a stable order. What the session's size and any picture of its graph are made of."""
         tensors: dict[int, Tensor] = {id(t): t for t in self.bindings.values()}
+        tensors.update((id(t), t) for t in extra)
         nodes: dict[int, Node] = {}
         stack: list[Node] = []
-        for t in self.bindings.values():
+        for t in tensors.values():
             if t.grad_fn is not None:
                 stack.append(t.grad_fn)
         while stack:
@@ -333,10 +354,17 @@ class Namespace:
                     tensors.setdefault(id(n), n)
         return list(tensors.values()), list(nodes.values())
 
-    def nbytes(self) -> int:
+    def held_bytes(self, extra: Iterable[Tensor] = ()) -> int:
+        """What the namespace holds by the engine's own measure (`nbytes` plus the bookkeeping of every
+        tensor and graph node), as budgets count it; `extra` tensors are counted as if bound."""
+        tensors, nodes = self.reachable(extra)
+        return self.nbytes(tensors, nodes) + RESULT_OVERHEAD * len(tensors) + NODE_OVERHEAD * len(nodes)
+
+    def nbytes(self, tensors: list[Tensor] | None = None, nodes: list[Node] | None = None) -> int:
         """Bytes held by bound tensors, their grads, the leaves below them and saved buffers; an array that
         several of them share (a view, a saved input) counts once, by the memory that owns it."""
-        tensors, nodes = self.reachable()
+        if tensors is None or nodes is None:
+            tensors, nodes = self.reachable()
         arrays: list[np.ndarray] = []
         for t in tensors:
             arrays.append(t.data)
@@ -393,4 +421,69 @@ def _call(op_name: str | None, args: list[Any], kwargs: dict[str, Any]) -> Tenso
         close = close_ops(str(op_name))
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else " (see the op catalog)"
         raise OpError(f"unknown op {op_name!r}{hint}")
+    if opdef.name in _INT_ARITHMETIC:  # by the op's own name: aliases (multiply, subtract) too
+        ints = _int_scalars(args)
+        if ints:
+            _check_int_overflow(opdef.name, ints)
     return apply(opdef, tuple(args), kwargs)
+
+
+# What an optimizer step may allocate per byte of its params: its state (Adam keeps two or three buffers of a
+# param's size) and as much again in temporaries. The state stays, so a recount sees it afterwards.
+_STEP_FACTOR = 5
+
+
+def _step(optimizer: Optimizer) -> None:
+    """optimizer.step(), charged to the budget before it writes (its state is made on the first step)."""
+    budget = governance.current()
+    if budget is not None:
+        budget.charge(_STEP_FACTOR * sum(p.data.nbytes for p in optimizer.params))
+    optimizer.step()
+    if budget is not None:
+        budget.step()
+
+
+_INT_ARITHMETIC = {"add", "sub", "mul", "pow", "neg"}
+_INT64 = 2 ** 63
+
+
+def _int_scalar(a: Any) -> int | None:
+    """An integer number, or an integer tensor of one item (what `9 ** 9` in an expr gives)."""
+    if type(a) is int:
+        return a
+    if type(a) is Tensor and a.data.ndim == 0 and a.data.dtype.kind in "iu":
+        return int(a.data)
+    return None
+
+
+def _int_scalars(args: list[Any]) -> list[int] | None:
+    ints = []
+    for a in args:  # usually over at the first, a float tensor
+        v = _int_scalar(a)
+        if v is None:
+            return None
+        ints.append(v)
+    return ints
+
+
+def _check_int_overflow(op_name: str, args: list[int]) -> None:
+    """Integer numbers are int64 tensors, as in torch: arithmetic on two of them that leaves int64's range
+    (`9 ** 9 ** 9`) is refused rather than wrapped around silently."""
+    exact: int
+    if op_name == "pow" and len(args) == 2:
+        a, b = args
+        if b > 64 and abs(a) > 1:  # certainly too large; not computed
+            exact = _INT64
+        else:
+            exact = a ** b if b >= 0 else 0
+    elif op_name == "neg" and len(args) == 1:
+        exact = -args[0]
+    elif len(args) == 2:
+        a, b = args
+        exact = a + b if op_name == "add" else a - b if op_name == "sub" else a * b
+    else:
+        return
+    if not -_INT64 <= exact < _INT64:
+        shown = ", ".join(str(a) for a in args)
+        raise DTypeError(f"'{op_name}' of the integers {shown} overflows int64 (from -2**63 to 2**63-1); "
+                         "write one of them as a float (2.0) for a float result")

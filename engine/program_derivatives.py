@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import derivatives
+from . import derivatives, governance
 from .autograd import grad as tensor_grad
 from .errors import EngineError, LimitError
 from .graph import Node
@@ -90,6 +90,7 @@ def _admit(call: DerivativeCall, outs: list[Tensor], ins: list[Tensor], limit: i
     if max_bytes is not None and total > max_bytes:
         raise LimitError(f"the {call.kind} would hold {total} bytes, over the limit of {max_bytes} bytes a "
                          f"session may hold", pointer=at or None)
+    governance.charge(total)  # the answer's blocks, held until it is rendered
     for o, x, name_o, name_x in blocks:
         n = o.size * x.size
         if limit is not None and n > limit:

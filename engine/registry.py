@@ -102,6 +102,8 @@ class OpDef:
         # ops that `apply` may run on its short path: fixed arity, no required kwargs, no index arguments
         self.plain = self.arity in (1, 2) and self.min_arity == self.arity and not self.required \
             and not int_args and not check_shape
+        # a broadcast result of inputs of one shape has that shape: the memory charge needs no shape rule then
+        self.broadcasts = getattr(shape, "__name__", None) == "broadcast"
         # torch names some nodes by overload (sum over dims is SumBackward1): a callable picks the name
         # from the node's kwargs and inputs; the catalog shows its choice for default kwargs (inputs None)
         self.grad_fn_rule = grad_fn if callable(grad_fn) else None

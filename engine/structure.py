@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import expr as expressions
-from .errors import EngineError, OpError, TensorError
+from .errors import EngineError, ExprError, LimitError, OpError, TensorError
 from .tensor import DEFAULT_FLOAT, DTYPES, Tensor, as_array
 
 __all__ = ["Program", "Input", "OpCall", "Ref", "BackwardCall", "GradCall", "DerivativeCall", "check_name",
@@ -162,8 +162,9 @@ class OpCall:
 
     @property
     def op_count(self) -> int:
-        """How many ops this applies (an expr counts each op it calls)."""
-        return 1 if self.expr is None else self.expr.ops
+        """How many ops this applies (an expr counts each op it calls, and at least one: a bare name or number
+        is work too, so that the op list alone bounds a program before any formula is parsed)."""
+        return 1 if self.expr is None else max(1, self.expr.ops)
 
     @classmethod
     def make(cls, index: int, name: Any, op: str | None = None, args: Any = None, kwargs: Any = None,
@@ -253,9 +254,20 @@ def _parse_cached(text: str) -> expressions.Expr:
     return expressions.parse(text)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def _parse(text: Any) -> expressions.Expr:
-    # clients resend the same formulas (a loop body); parsed expressions are immutable, so they are shared
-    return _parse_cached(text) if isinstance(text, str) else expressions.parse(text)
+    if isinstance(text, str):
+        # Python's parser reads fullwidth and other compatibility letters as ASCII ones (NFKC): refuse them
+        odd = _NON_ASCII.search(text)
+        if odd is not None:
+            c = odd.group()
+            raise ExprError(f"expression has the non-ASCII character {c!r} (U+{ord(c):04X}) at column "
+                            f"{odd.start() + 1}; names, numbers and operators are ASCII")
+        # clients resend the same formulas (a loop body); parsed expressions are immutable, so they are shared
+        return _parse_cached(text)
+    return expressions.parse(text)
 
 
 # ---------------------------------------------------------------------------- backward and grad calls
@@ -438,10 +450,12 @@ class Program:
 
     @property
     def op_count(self) -> int:
-        return sum(op.op_count for op in self.ops)
+        """How many ops the program applies: its ops' counts, and one per backward call and per derivative
+        call (each costs about a forward pass, or a batched one)."""
+        return sum(op.op_count for op in self.ops) + len(self.backward) + len(self.derivatives)
 
     @classmethod
-    def from_dict(cls, document: Mapping[str, Any]) -> Program:
+    def from_dict(cls, document: Mapping[str, Any], max_ops: int | None = None) -> Program:
         """A program from plain data, the shape of the service's request body:
 
             Program.from_dict({"inputs": {"x": {"data": [[1, 1], [1, 1]], "requires_grad": True}},
@@ -450,7 +464,9 @@ class Program:
                                "backward": [{"output": "out"}], "return": ["x", "out"]})
 
         Tensors are numbers, nested lists, ndarrays or Tensors (inputs also {data, dtype, requires_grad});
-        refusals are engine errors whose `pointer` names the place in `document`.
+        refusals are engine errors whose `pointer` names the place in `document`. With `max_ops`, a program
+        that applies more ops is refused as soon as that is known: from the length of its op and backward lists
+        before anything is decoded, else at the first formula that takes the count past the limit.
         """
         if not isinstance(document, Mapping):
             raise EngineError(f"a program is an object with {', '.join(PROGRAM_KEYS)}, got "
@@ -459,17 +475,34 @@ class Program:
         inputs = document.get("inputs") or {}
         if not isinstance(inputs, Mapping):
             raise EngineError("'inputs' must be an object of names to tensors", pointer="/inputs")
+        op_values = _listed(document.get("ops"), "'ops'", "/ops")
+        call_values = _listed(document.get("backward"), "'backward'", "/backward")
+        derivative_values = _listed(document.get("derivatives"), "'derivatives'", "/derivatives")
+        count = len(op_values) + len(call_values) + len(derivative_values)  # every entry counts one op at least
+        check_op_count(count, max_ops)
+        ops = []
+        for i, value in enumerate(op_values):
+            op = OpCall.from_value(i, value)
+            count += op.op_count - 1
+            check_op_count(count, max_ops)
+            ops.append(op)
         return cls(
             tuple(Input.from_value(name, value) for name, value in inputs.items()),
-            tuple(OpCall.from_value(i, op) for i, op in enumerate(_listed(document.get("ops"), "'ops'", "/ops"))),
-            tuple(BackwardCall.from_value(j, call)
-                  for j, call in enumerate(_listed(document.get("backward"), "'backward'", "/backward"))),
+            tuple(ops),
+            tuple(BackwardCall.from_value(j, call) for j, call in enumerate(call_values)),
             _names(document.get("return")),
             _flag(document.get("zero_grad", False), "/zero_grad"),
             steps(document.get("step")),
             tuple(c if isinstance(c, DerivativeCall) else DerivativeCall.from_value(c, pointer("derivatives", k))
-                  for k, c in enumerate(_listed(document.get("derivatives"), "'derivatives'", "/derivatives"))),
+                  for k, c in enumerate(derivative_values)),
         )
+
+
+def check_op_count(n: int, max_ops: int | None) -> None:
+    """Refuse work of more than max_ops ops (backward and derivative calls included), pointing at the op list."""
+    if max_ops is not None and n > max_ops:
+        raise LimitError(f"the program applies {n} ops or more (backward and derivative calls included), over the limit of "
+                         f"{max_ops} per request", pointer="/ops")
 
 
 def steps(value: Any) -> tuple[str, ...]:

@@ -325,9 +325,10 @@ def test_max_ops_counts_the_ops_inside_exprs(ns):
     ops = [{"name": "a", "expr": "sum(x * x + 1)"}, {"name": "b", "op": "neg", "args": ["x"]}]  # 3 + 1 ops
     assert set(run(ns, {"ops": ops}, Limits(max_ops=4))) == {"a", "b"}
     before = snapshot(ns)
+    # every entry counts at least one op (so that the op list bounds the work before any expr is parsed)
     e = fails(E.LimitError, run, ns, {"ops": [*ops, {"name": "c", "expr": "x"}, {"name": "d", "expr": "-x"}]},
-              Limits(max_ops=4))
-    assert e.kind == "limit-exceeded" and e.pointer == "/ops" and "5 ops" in e.detail and "limit of 4" in e.detail
+              Limits(max_ops=5))
+    assert e.kind == "limit-exceeded" and e.pointer == "/ops" and "6 ops" in e.detail and "limit of 5" in e.detail
     assert_unchanged(ns, before)
 
 
