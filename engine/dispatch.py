@@ -88,7 +88,7 @@ def _apply_general(opdef: OpDef, args: tuple, kwargs: dict, charged: bool = Fals
         out = opdef.forward(*arrays, **kwargs) if kwargs else opdef.forward(*arrays)
     except EngineError:
         raise
-    except (ValueError, IndexError, TypeError) as e:
+    except (ValueError, IndexError, TypeError, OverflowError) as e:
         raise _explain(opdef, arrays, e, kwargs) from None
     return _result(opdef, args, arrays, out, kwargs)
 
@@ -355,6 +355,8 @@ def _explain(opdef: OpDef, arrays, e: Exception, kwargs: dict) -> EngineError:
             return ShapeError(str(se))
         except EngineError as se:
             return se
+        except Exception:  # noqa: BLE001  (the shape rule cannot say more than numpy did)
+            pass
     desc = " and ".join(str(tuple(s)) for s in shapes)
     return ShapeError(f"'{opdef.name}' cannot take shapes {desc}: {e}")
 

@@ -373,7 +373,7 @@ class _Compiler:
         v = node.value
         if type(v) is int:
             if not -_INT64 <= v < _INT64:
-                self.fail(node, f"integer {v} does not fit in int64")
+                self.fail(node, "integer literal does not fit in int64 (from -2**63 to 2**63-1)")
             return v
         if type(v) is float:
             return v

@@ -31,15 +31,16 @@ class Budget:
     """What one unit of work (a request) may still take: bytes, time, and whether its caller still wants it.
 
     `used` starts at what the work's namespace already holds; `limit` is the most it may hold (None: no limit
-    of its own). `reserve(n)` is asked before `used` first grows past `n` (a process-wide pool; it raises to
-    refuse). `deadline` is a time.monotonic() value; `cancelled` is set from another thread to stop the work.
+    of its own). `reserve(n)` is asked for at least n more bytes whenever `used` grows past what it has
+    reserved so far (a process-wide pool): it returns how many it took, or raises to refuse. `deadline` is a
+    time.monotonic() value; `cancelled` is set from another thread to stop the work.
     """
 
     __slots__ = ("limit", "used", "deadline", "cancelled", "recount", "reserve", "reserved", "pinned",
                  "_since_recount", "what")
 
     def __init__(self, *, limit: int | None = None, used: int = 0, deadline: float | None = None,
-                 reserve: Callable[[int], None] | None = None, recount: Callable[[], int] | None = None,
+                 reserve: Callable[[int], int] | None = None, recount: Callable[[], int] | None = None,
                  what: str = "the session"):
         self.limit = limit
         self.used = used
@@ -75,8 +76,7 @@ class Budget:
         self.pinned += nbytes
         self._since_recount += nbytes
         if used > self.reserved and self.reserve is not None:
-            self.reserve(used - self.reserved)
-            self.reserved = used
+            self.reserved += self.reserve(used - self.reserved)
 
     def _overflow(self, nbytes: int) -> int:
         limit = self.limit

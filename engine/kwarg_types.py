@@ -27,12 +27,17 @@ class KwargType:
         return self.name
 
 
+_INT64 = 2 ** 63
+
+
 def _int(v):
     # program documents often cannot tell 2 from 2.0 (JavaScript writes both as 2): integral floats are integers
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return int(v)
+        v = int(v)
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise ValueError("must be an integer")
+    if not -_INT64 <= v < _INT64:  # an axis or size of 1e30 would overflow inside numpy
+        raise ValueError("must be an integer in int64's range")
     return int(v)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import reprlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +45,18 @@ _SAVES = ("inputs", "output")
 # how forward mode (engine.jvp) pushes tangents through an op, see `op`
 JVP_KINDS = (None, "elementwise", "linear", "bilinear")
 _REFIT = frozenset({"vjp", "saves_inputs", "kwargs"})  # what `plain_vjp` is fitted to
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 8, 60, 60, 40
+
+
+def _short(v) -> str:
+    """A value for an error message, cut short: a kwarg may be nested a thousand lists deep."""
+    try:
+        return _REPR.repr(v)
+    except (RecursionError, ValueError):
+        return f"a {type(v).__name__}"
 
 
 class OpDef:
@@ -171,7 +184,7 @@ class OpDef:
             try:
                 clean[k] = self.kwargs[k][0].check(v)
             except ValueError as e:
-                raise OpError(f"'{self.name}' kwarg '{k}' {e} (got {v!r})") from None
+                raise OpError(f"'{self.name}' kwarg '{k}' {e} (got {_short(v)})") from None
         return clean
 
     def complete_kwargs(self, kwargs: dict) -> dict:
