@@ -83,15 +83,14 @@ def main(argv: list[str] | None = None) -> None:
               file=sys.stderr)
         sys.exit(2)
 
-    import uvicorn
+    from .server import serve
 
     counts = None
     if settings.WORKERS > 1 and not os.environ.get(MULTIPROCESS_ENV):
         # one folder of counts shared by the workers, so that /metrics tells of the whole server whoever answers
         counts = os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="gradserve-metrics-")
     try:
-        uvicorn.run("app.main:app", host=settings.HOST, port=settings.PORT, workers=settings.WORKERS,
-                    log_config=logging_config(settings), access_log=False)
+        serve(settings, log_config=logging_config(settings), access_log=False)
     finally:
         if counts is not None:
             shutil.rmtree(counts, ignore_errors=True)

@@ -22,6 +22,8 @@ from engine.structure import default_dtype
 from engine.structure import pointer as json_pointer
 from engine.tensor import DEFAULT_FLOAT, DTYPES, Tensor
 
+from .governance import charge_response
+
 # The wire's constants, each defined here once; the OpenAPI schema (app.schemas) is generated from them.
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}  # as in the proto3 JSON mapping
 MAX_NDIM = 32  # dimensions of a tensor, as in numpy (and far beyond any element limit)
@@ -270,6 +272,7 @@ def encode_variable(t: Tensor, encoding: str = "json", with_data: bool = True) -
 
 def encode_variables(variables: Mapping[str, Tensor], encoding: str = "json", with_data: bool = True,
                      ) -> dict[str, Any]:
+    charge_response(variables.values(), encoding, with_data)
     return {name: encode_variable(t, encoding, with_data) for name, t in variables.items()}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -45,8 +46,17 @@ KeyNameDep = Annotated[str | None, Depends(get_key_name)]
 
 
 async def get_session(session_id: Annotated[str, Path(description="the id returned by create_session")],
-                      store: StoreDep, key_name: KeyNameDep) -> Session:
-    return store.get(session_id, owner=key_name)
+                      store: StoreDep, key_name: KeyNameDep) -> AsyncIterator[Session]:
+    """The session, pinned until the request is answered: admitted before its TTL, it cannot expire under it."""
+    session = store.get(session_id, owner=key_name)
+    session.pins += 1
+    try:
+        yield session
+    finally:
+        session.pins -= 1
+        touch = getattr(store, "touch", None)  # the memory store's idle clock starts again when a request ends
+        if touch is not None:
+            touch(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

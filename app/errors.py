@@ -13,6 +13,7 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from engine.errors import EngineError
@@ -24,7 +25,9 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gradserve")
 
 # Engine kinds that are not plain input errors; every other kind is a 422.
-ENGINE_STATUS = {"graph-freed": 409, "modified-in-place": 409, "limit-exceeded": 413}
+# A cancelled request's client is gone: 499 (nginx's "client closed request") only reaches logs and metrics.
+ENGINE_STATUS = {"graph-freed": 409, "modified-in-place": 409, "limit-exceeded": 413, "deadline-exceeded": 504,
+                 "request-cancelled": 499}
 
 # The HTTP layer's own problem types, with the title each always carries.
 TITLES = {
@@ -46,6 +49,11 @@ TITLES = {
     "session-busy": "Session busy",
     "corrupt-session": "Stored session is corrupt",
     "invalid-snapshot": "Invalid snapshot",
+    "memory-budget-full": "Server memory budget full",
+    "session-queue-full": "Session queue full",
+    "request-timeout": "Request not received in time",
+    "deadline-exceeded": "Deadline exceeded",
+    "request-cancelled": "Request cancelled",
     "internal-error": "Internal server error",
     "http-error": "HTTP error",
 }
@@ -130,6 +138,12 @@ async def _on_memory_error(request: Request, exc: MemoryError) -> Response:
                             "the request needs more memory than the server has")
 
 
+async def _on_client_disconnect(request: Request, exc: ClientDisconnect) -> Response:
+    # the client hung up while sending its body: nobody will read this answer, and it is no server error
+    return problem_response(499, "request-cancelled", TITLES["request-cancelled"],
+                            "the client closed the connection before its body arrived")
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     # the route's template, not the path: a path may hold a session id
     log.exception("unexpected error on %s %s", request.method, getattr(request.scope.get("route"), "path", "?"))
@@ -146,6 +160,7 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(MemoryError, _on_memory_error)
+    app.add_exception_handler(ClientDisconnect, _on_client_disconnect)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
@@ -157,7 +172,11 @@ DESCRIPTIONS = {
     406: "format=svg asked of a server without Graphviz; format=dot works everywhere",
     415: "The body is not application/json",
     422: "The request is invalid: schema, names, ops, shapes, dtypes or backward calls",
-    503: "The session store is unreachable, or the session stayed held by another request for too long",
+    429: "Too many requests: the key's rate limit or session quota, or too many already waiting for this session "
+         "(Retry-After given)",
+    503: "The session store is unreachable, the session stayed held by another request for too long, or the "
+         "server's memory budget is full (Retry-After given)",
+    504: "The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept",
 }
 
 

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .errors import Problem
+from .governance import current, parse_estimate
 
 # bodies from this size on are parsed in a worker thread, not on the event loop
 PARSE_INLINE_BYTES = 256 * 1024
@@ -49,14 +50,27 @@ class BoundedRequest(Request):
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
             limit = self.app.state.settings.MAX_BODY_BYTES
+            encoding = self.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                raise Problem(415, "unsupported-media-type",
+                              f"the body is {encoding}-encoded; send it uncompressed (Content-Encoding: identity)")
             declared = self.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise _too_large(int(declared), limit)
+            governor = current()
+            admitted = 0
+            if declared is not None and declared.isdigit():
+                if int(declared) > limit:
+                    raise _too_large(int(declared), limit)
+                if governor is not None:  # admitted by its declared size before a byte of it is read
+                    admitted = int(declared)
+                    governor.take(admitted, "the request's body")
             chunks, size = [], 0
             async for chunk in self.stream():
                 size += len(chunk)
                 if size > limit:
                     raise _too_large(size, limit)
+                if size > admitted and governor is not None:  # a streamed body is counted as it comes
+                    governor.take(size - admitted, "the request's body")
+                    admitted = size
                 chunks.append(chunk)
             self._body = b"".join(chunks)
         return self._body
@@ -64,12 +78,33 @@ class BoundedRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
+            governor = current()
+            # a big body takes long enough to size and parse that it would stall every other request on the loop
+            inline = len(body) < PARSE_INLINE_BYTES
+            if governor is not None:  # parsing takes a multiple of the body: admitted before it is parsed
+                need = parse_estimate(body) if inline else await run_in_threadpool(parse_estimate, body)
+                governor.take(need, "parsing the request's body")
             try:
-                # a big body takes long enough to parse that it would stall every other request on the loop
-                self._json = loads(body) if len(body) < PARSE_INLINE_BYTES else await run_in_threadpool(loads, body)
+                self._json = loads(body) if inline else await run_in_threadpool(loads, body)
             except orjson.JSONDecodeError as e:
+                if "infinity when parsed as double" in str(e):  # valid JSON, a number out of range
+                    raise Problem(422, "validation-error", f"the body has a number too large for a double "
+                                                           f"(at {str(e).split(': ', 1)[-1]})") from None
                 raise Problem(400, "invalid-json", f"the body is not valid JSON: {e}") from None
+            _check_entries(self._json, self.app.state.settings.MAX_OPS)
         return self._json
+
+
+def _check_entries(doc: Any, limit: int) -> None:
+    """Refuse a program with more ops, backward and derivative calls than MAX_OPS before its schema is checked
+    (which runs on the event loop and costs ~8 µs an op): each one counts at least one op."""
+    if not isinstance(doc, dict):
+        return
+    n = sum(len(doc[k]) for k in ("ops", "backward", "derivatives") if isinstance(doc.get(k), list))
+    if n > limit:
+        detail = (f"the program applies {n} ops or more (backward and derivative calls included), over the limit of "
+                  f"{limit} per request")
+        raise Problem(413, "limit-exceeded", detail, errors=[{"detail": detail, "pointer": "/ops"}])
 
 
 def _too_large(size: int, limit: int) -> Problem:

@@ -17,6 +17,7 @@ from . import docs
 from .access import CORS, AccessMiddleware, declare_access, load_keys, rate_limit_of
 from .deps import limits_of
 from .errors import Problem, install_handlers
+from .governance import GovernanceMiddleware, MemoryPool
 from .logs import REQUEST_ID, AccessLogMiddleware, quiet_uvicorn_access_log, request_id_middleware
 from .metrics import Metrics, MetricsMiddleware
 from .routes import api_router
@@ -56,7 +57,8 @@ def create_app(settings: Settings | None = None, store: SessionStore | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
-            app.state.store = make_store(settings, observer=app.state.metrics)
+            app.state.store = make_store(settings, observer=app.state.metrics,
+                                         on_drop=lambda session: app.state.pool.give(session.held))
         sweeper = asyncio.create_task(_sweep(app.state.store, max(1.0, min(60.0, settings.SESSION_TTL_SECONDS))))
         try:
             yield
@@ -72,10 +74,12 @@ def create_app(settings: Settings | None = None, store: SessionStore | None = No
     app.state.limits = limits_of(settings)
     app.state.store = store
     app.state.metrics = Metrics()
+    app.state.pool = MemoryPool(settings.MAX_MEMORY_BYTES)
     app.include_router(api_router)
     app.include_router(docs.router)
     # Outermost last: a request gets its id, then is timed for the log and the metrics, then CORS answers
-    # preflights, then its key and rate limit are checked before its body is read.
+    # preflights, then its key and rate limit are checked before its body is read, then it gets its governor.
+    app.add_middleware(GovernanceMiddleware, settings=settings, pool=app.state.pool)
     app.add_middleware(AccessMiddleware, keys=load_keys(settings), rate_limit=rate_limit_of(settings))
     if origins := settings.cors_origins():
         app.add_middleware(CORS, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],

@@ -33,9 +33,10 @@ class Settings(BaseSettings):
     REDIS_URL: str = Field("redis://127.0.0.1:6379/0", description="the Redis of SESSION_STORE=redis: "
                                                                    "redis://host:port/db, rediss://... (TLS) or "
                                                                    "unix:///path.sock")
-    REQUEST_TIMEOUT_SECONDS: float = Field(60, gt=0, description="longest a request may run; with the redis "
-                                                                 "store, a session held by a process that died is "
-                                                                 "free again after this and a few seconds")
+    REQUEST_TIMEOUT_SECONDS: float = Field(60, gt=0, description="longest a request may run: one still running "
+                                                                 "then is stopped with 504, keeping nothing; with "
+                                                                 "the redis store, a session held by a process that "
+                                                                 "died is free again after this and a few seconds")
     API_KEYS: str = Field("", description="comma-separated name:sha256hex lines of the accepted API keys; with "
                                          "any key set, every /v1 request needs one")
     API_KEYS_FILE: str = Field("", description="a file of name:sha256hex lines (# starts a comment), read at "
@@ -49,6 +50,17 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["text", "json"] = Field("text", description="stderr log lines as text or json")
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe level "
                                                                                         "logged")
+    MAX_MEMORY_BYTES: int = Field(4096 * MiB, ge=1, description="the process's memory budget: what sessions hold "
+                                  "plus what requests in flight may take (bodies, parsing, results, responses); "
+                                  "a request that does not fit gets 503 with Retry-After")
+    SHUTDOWN_TIMEOUT_SECONDS: float = Field(30, gt=0, description="on SIGTERM, requests in flight get this many "
+                                            "seconds to finish (or end with 504) before the process exits")
+    READ_TIMEOUT_SECONDS: float = Field(30, gt=0, description="a client that takes longer than this to send "
+                                        "its request head, or between two parts of its body, is cut off")
+    MAX_CONNECTIONS: int = Field(0, ge=0, description="most open client connections; further ones are "
+                                 "refused with 503 (0: the open-file limit less a margin)")
+    SESSION_QUEUE_LENGTH: int = Field(64, ge=1, description="most requests waiting for one session while it "
+                                      "runs another; further ones get 429 with Retry-After")
 
     @field_validator("SESSION_STORE")
     @classmethod

@@ -501,8 +501,8 @@ class Program:
 def check_op_count(n: int, max_ops: int | None) -> None:
     """Refuse work of more than max_ops ops (backward and derivative calls included), pointing at the op list."""
     if max_ops is not None and n > max_ops:
-        raise LimitError(f"the program applies {n} ops or more (backward and derivative calls included), over the limit of "
-                         f"{max_ops} per request", pointer="/ops")
+        raise LimitError(f"the program applies {n} ops or more (backward and derivative calls included), over the "
+                         f"limit of {max_ops} per request", pointer="/ops")
 
 
 def steps(value: Any) -> tuple[str, ...]:

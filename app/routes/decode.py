@@ -13,11 +13,22 @@ from .. import schemas
 from ..codec import INPUT_KEYS, decode_tensor
 
 
-def decode_program(program: schemas.Program, limit: int) -> structure.Program:
-    """The engine's Program for a request's program; `limit` bounds every tensor's element count."""
+def decode_program(program: schemas.Program, limit: int, max_ops: int | None = None) -> structure.Program:
+    """The engine's Program for a request's program; `limit` bounds every tensor's element count. With
+    `max_ops`, a program that applies more ops is refused as soon as the count shows it: its entries are
+    counted before any formula is parsed, then each formula's ops as it is parsed."""
+    count = len(program.ops) + len(program.backward) + len(program.derivatives)  # every entry counts one op at least
+    structure.check_op_count(count, max_ops)
+    inputs = tuple(decode_input(name, value, limit) for name, value in program.inputs.items())
+    ops = []
+    for i, op in enumerate(program.ops):
+        decoded = decode_op(i, op, limit)
+        count += decoded.op_count - 1
+        structure.check_op_count(count, max_ops)
+        ops.append(decoded)
     return structure.Program(
-        tuple(decode_input(name, value, limit) for name, value in program.inputs.items()),
-        tuple(decode_op(i, op, limit) for i, op in enumerate(program.ops)),
+        inputs,
+        tuple(ops),
         tuple(decode_backward(call, f"/backward/{j}", limit) for j, call in enumerate(program.backward)),
         None if program.return_ is None else tuple(program.return_),
         program.zero_grad,

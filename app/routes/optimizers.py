@@ -29,7 +29,7 @@ def _find(namespace: Namespace, name: str) -> NamedOptimizer:
 
 
 @router.post("", operation_id="create_optimizer", status_code=201, response_model=Optimizer,
-             responses=problems(400, 404, 413, 415, 422, 503), summary="Create an optimizer")
+             responses=problems(400, 404, 413, 415, 422, 429, 503, 504), summary="Create an optimizer")
 async def create_optimizer(session: SessionDep, store: StoreDep,
                            call: Annotated[OptimizerRequest, Body(openapi_examples=OPTIMIZER_EXAMPLES)]) -> Response:
     """An optimizer of the named params (leaves that require grad), as `torch.optim.<Type>(params, ...)`.
@@ -48,7 +48,7 @@ async def create_optimizer(session: SessionDep, store: StoreDep,
 
 
 @router.get("/{name}", operation_id="get_optimizer", response_model=Optimizer,
-            responses=problems(404, 422, 503), summary="Describe an optimizer")
+            responses=problems(404, 422, 429, 503, 504), summary="Describe an optimizer")
 async def get_optimizer(session: SessionDep, store: StoreDep, name: str) -> Response:
     def work() -> Response:
         return JSONBytes(render(_find(session.namespace, name).describe()))
@@ -57,7 +57,7 @@ async def get_optimizer(session: SessionDep, store: StoreDep, name: str) -> Resp
 
 
 @router.post("/{name}/step", operation_id="optimizer_step", response_model=VariablesResponse,
-             responses=problems(400, 404, 413, 415, 422, 503), summary="One optimizer step")
+             responses=problems(400, 404, 413, 415, 422, 429, 503, 504), summary="One optimizer step")
 async def step(session: SessionDep, store: StoreDep, limits: LimitsDep, name: str,
                call: Annotated[StepRequest | None, Body()] = None) -> Response:
     """`optimizer.step()`: each param that has a grad is updated in place (params whose grad is null are
@@ -76,7 +76,7 @@ async def step(session: SessionDep, store: StoreDep, limits: LimitsDep, name: st
 
 
 @router.post("/{name}/zero_grad", operation_id="optimizer_zero_grad", status_code=204,
-             responses=problems(404, 422, 503), summary="Set the params' grads to null")
+             responses=problems(404, 422, 429, 503, 504), summary="Set the params' grads to null")
 async def zero_grad(session: SessionDep, store: StoreDep, name: str) -> Response:
     def work() -> None:
         session.namespace.optimizer_zero_grad(_find(session.namespace, name).name)

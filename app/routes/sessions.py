@@ -8,12 +8,13 @@ from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from engine import governance as engine_governance
 from engine.errors import UnknownNameError
 from engine.program import Limits, Namespace
 
-from .. import snapshots
+from .. import governance, snapshots
 from ..codec import encode_answer, encode_variable, encode_variables, variables_json
-from ..deps import CreatorDep, KeyNameDep, LimitsDep, SessionDep, StoreDep
+from ..deps import CreatorDep, LimitsDep, SessionDep, StoreDep
 from ..errors import Problem, problems
 from ..examples import (
     BACKWARD_EXAMPLES,
@@ -47,7 +48,7 @@ from ..schemas import (
     VariablesResponse,
 )
 from ..sessions import Session as SessionState
-from ..sessions import SessionStore, run_locked
+from ..sessions import SessionStore, delete_when_idle, run_locked
 from .decode import decode_derivative, decode_program, decode_vector
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=JSONRoute)
@@ -56,8 +57,8 @@ EncodingQuery = Annotated[Encoding, Query(description="json: nested lists; base6
 
 
 @router.post("", operation_id="create_session", status_code=201, response_model=Session,
-             responses=problems(400, 409, 413, 415, 422, 503), summary="Create a session")
-async def create_session(store: StoreDep, limits: LimitsDep, owner: CreatorDep,
+             responses=problems(400, 409, 413, 415, 422, 503, 504), summary="Create a session")
+async def create_session(request: Request, store: StoreDep, limits: LimitsDep, owner: CreatorDep,
                          program: Annotated[Program | None, Body(openapi_examples=SESSION_EXAMPLES)] = None,
                          ) -> Response:
     """Create a session, optionally running a first program in it (if that fails, no session is made)."""
@@ -66,15 +67,20 @@ async def create_session(store: StoreDep, limits: LimitsDep, owner: CreatorDep,
         namespace = Namespace()
         variables, answers, encoding = {}, [], "json"
         if program is not None:
-            variables, answers = namespace.execute(decode_program(program, limits.max_tensor_elements), limits)
+            document = decode_program(program, limits.max_tensor_elements, limits.max_ops)
+            variables, answers = namespace.execute(document, limits)
             encoding = program.encoding
         session = store.create(namespace, owner=owner)
+        budget, governor = engine_governance.current(), governance.current()
+        if budget is not None and governor is not None:  # the new session keeps what the program made
+            session.held = budget.used
+            governor.keep(0, budget.used)
         body = {**session.describe(), "variables": encode_variables(variables, encoding)}
         if answers:
             body["derivatives"] = [encode_answer(a, encoding) for a in answers]
         return JSONBytes(render(body), status_code=201, headers={"Location": f"/v1/sessions/{session.id}"})
 
-    return await run_in_threadpool(work)
+    return await governance.run_governed(work, limit=request.app.state.settings.MAX_SESSION_BYTES)
 
 
 SNAPSHOT_CONTENT = {snapshots.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
@@ -102,7 +108,7 @@ async def restore_session(request: Request, store: StoreDep, limits: LimitsDep, 
 
 
 @router.get("/{session_id}", operation_id="get_session", response_model=Session,
-            responses=problems(404, 422, 503), summary="Describe a session")
+            responses=problems(404, 422, 429, 503, 504), summary="Describe a session")
 async def get_session(session: SessionDep, store: StoreDep,
                       data: Annotated[bool, Query(description="include every variable's data and grad")] = False,
                       encoding: EncodingQuery = "json") -> Response:
@@ -119,7 +125,7 @@ async def get_session(session: SessionDep, store: StoreDep,
             responses={200: {"content": SNAPSHOT_CONTENT,
                              "description": "a safetensors file: every array of the session, the graph in its "
                                             "metadata"},
-                       **problems(404, 422, 503)},
+                       **problems(404, 422, 429, 503, 504)},
             summary="Download the session as a file")
 async def get_snapshot(session: SessionDep, store: StoreDep) -> Response:
     """Every array of the session (data, grads, saved buffers) with its graph, as one safetensors file that
@@ -134,20 +140,22 @@ async def get_snapshot(session: SessionDep, store: StoreDep) -> Response:
 
 
 @router.delete("/{session_id}", operation_id="delete_session", status_code=204,
-               responses=problems(404, 422, 503), summary="Delete a session")
-async def delete_session(session_id: str, store: StoreDep, key_name: KeyNameDep) -> Response:
-    await run_in_threadpool(store.delete, session_id, key_name)  # a shared store answers over the network
+               responses=problems(404, 422, 503, 504), summary="Delete a session")
+async def delete_session(session: SessionDep, store: StoreDep) -> Response:
+    # Requests still queued on it will answer 404, and so will the one running now: once this answers, no
+    # request on the session answers 200.
+    await delete_when_idle(store, session)
     return Response(status_code=204)
 
 
 @router.post("/{session_id}/run", operation_id="run_program", response_model=VariablesResponse,
-             responses=problems(400, 404, 409, 413, 415, 422, 503), summary="Run a program in a session")
+             responses=problems(400, 404, 409, 413, 415, 422, 429, 503, 504), summary="Run a program in a session")
 async def run_program(session: SessionDep, store: StoreDep, limits: LimitsDep,
                       program: Annotated[Program, Body(openapi_examples=RUN_EXAMPLES)]) -> Response:
     """Run a program against the session's bindings and graph; names refer to their current bindings."""
 
     def work() -> Response:
-        document = decode_program(program, limits.max_tensor_elements)
+        document = decode_program(program, limits.max_tensor_elements, limits.max_ops)
         variables, answers = session.namespace.execute(document, limits)
         return JSONBytes(variables_json(variables, program.encoding, answers))
 
@@ -155,7 +163,7 @@ async def run_program(session: SessionDep, store: StoreDep, limits: LimitsDep,
 
 
 @router.post("/{session_id}/backward", operation_id="backward", response_model=VariablesResponse,
-             responses=problems(400, 404, 409, 413, 415, 422, 503), summary="Backward from one output")
+             responses=problems(400, 404, 409, 413, 415, 422, 429, 503, 504), summary="Backward from one output")
 async def backward(session: SessionDep, store: StoreDep, limits: LimitsDep,
                    call: Annotated[BackwardRequest, Body(openapi_examples=BACKWARD_EXAMPLES)]) -> Response:
     """Accumulate gradients into the leaves, as `output.backward(gradient)`; return the variables with a grad."""
@@ -169,7 +177,7 @@ async def backward(session: SessionDep, store: StoreDep, limits: LimitsDep,
     return await run_locked(store, session, work)
 
 
-DERIVATIVE_PROBLEMS = problems(400, 404, 409, 413, 415, 422, 503)
+DERIVATIVE_PROBLEMS = problems(400, 404, 409, 413, 415, 422, 429, 503, 504)
 
 
 async def _derivative(store: SessionStore, session: SessionState, limits: Limits, call, kind: str) -> Response:
@@ -234,14 +242,14 @@ async def hessian(session: SessionDep, store: StoreDep, limits: LimitsDep,
 
 
 @router.post("/{session_id}/zero_grad", operation_id="zero_grad", status_code=204,
-             responses=problems(404, 422, 503), summary="Set every grad to null")
+             responses=problems(404, 422, 429, 503, 504), summary="Set every grad to null")
 async def zero_grad(session: SessionDep, store: StoreDep) -> Response:
     await run_locked(store, session, lambda: session.namespace.zero_grad())
     return Response(status_code=204)
 
 
 @router.get("/{session_id}/variables/{name}", operation_id="get_variable", response_model=Variable,
-            responses=problems(404, 422, 503), summary="One variable with its data and grad")
+            responses=problems(404, 422, 429, 503, 504), summary="One variable with its data and grad")
 async def get_variable(session: SessionDep, store: StoreDep, name: str, encoding: EncodingQuery = "json",
                        ) -> Response:
     def work() -> Response:
@@ -258,7 +266,7 @@ GRAPH_RESPONSES = {200: {"content": {"text/vnd.graphviz": {"schema": {"type": "s
                                      "image/svg+xml": {"schema": {"type": "string"}}},
                          "description": "The graph as JSON, as Graphviz DOT with format=dot, or as an SVG picture "
                                         "with format=svg (drawn by Graphviz on the server)"},
-                   **problems(404, 406, 413, 422, 503)}
+                   **problems(404, 406, 413, 422, 429, 503, 504)}
 
 
 @router.get("/{session_id}/graph", operation_id="get_graph", response_model=Graph, responses=GRAPH_RESPONSES,

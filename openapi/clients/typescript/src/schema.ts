@@ -1541,7 +1541,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1633,6 +1633,24 @@ export interface operations {
             429: {
                 headers: {
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1768,8 +1786,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1849,7 +1876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1924,8 +1951,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1940,6 +1976,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the id returned by create_session */
                 session_id: string;
             };
             cookie?: never;
@@ -1991,8 +2028,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2101,8 +2147,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2211,8 +2266,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2304,8 +2368,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2845,8 +2918,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2916,8 +2998,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3018,8 +3109,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3087,8 +3187,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3197,8 +3306,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3267,8 +3385,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3341,8 +3468,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3409,8 +3545,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -54,6 +54,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_503
 
+    if response.status_code == 504:
+        response_504 = Problem.from_dict(response.json())
+
+        return response_504
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -77,7 +82,7 @@ def sync_detailed(
     """Delete a session
 
     Args:
-        session_id (str):
+        session_id (str): the id returned by create_session
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,7 +111,7 @@ def sync(
     """Delete a session
 
     Args:
-        session_id (str):
+        session_id (str): the id returned by create_session
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,7 +135,7 @@ async def asyncio_detailed(
     """Delete a session
 
     Args:
-        session_id (str):
+        session_id (str): the id returned by create_session
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,7 +162,7 @@ async def asyncio(
     """Delete a session
 
     Args:
-        session_id (str):
+        session_id (str): the id returned by create_session
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
