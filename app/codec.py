@@ -18,6 +18,7 @@ import orjson
 import pybase64
 
 from engine.errors import DTypeError, LimitError, TensorError
+from engine.program_derivatives import answer_tensors
 from engine.structure import default_dtype
 from engine.structure import pointer as json_pointer
 from engine.tensor import DEFAULT_FLOAT, DTYPES, Tensor
@@ -278,7 +279,12 @@ def encode_variables(variables: Mapping[str, Tensor], encoding: str = "json", wi
 
 def encode_answer(answer: Mapping[str, Any], encoding: str = "json") -> dict[str, Any]:
     """A derivative call's answer: its tensors as variables, at any depth of names."""
-    return {name: encode_variable(v, encoding) if isinstance(v, Tensor) else encode_answer(v, encoding)
+    charge_response(answer_tensors(answer), encoding)
+    return _encode_answer(answer, encoding)
+
+
+def _encode_answer(answer: Mapping[str, Any], encoding: str) -> dict[str, Any]:
+    return {name: encode_variable(v, encoding) if isinstance(v, Tensor) else _encode_answer(v, encoding)
             for name, v in answer.items()}
 
 

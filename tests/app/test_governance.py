@@ -198,7 +198,7 @@ def test_backward_calls_count_toward_max_ops(tmp_path):
                    "backward": [{"output": "y", "retain_graph": True}] * 200}
         r = httpx.post(f"{server.url}/v1/evaluate", json=program, timeout=30)
         is_problem(r, 413, "limit-exceeded")
-        assert "backward calls included" in r.json()["detail"]
+        assert "backward and derivative calls included" in r.json()["detail"]
 
 
 def test_an_over_long_program_is_refused_before_its_expressions_are_parsed(tmp_path):

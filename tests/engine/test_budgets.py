@@ -11,7 +11,7 @@ import pytest
 from engine.errors import CancelledError, DeadlineError, LimitError
 from engine.governance import Budget, governed
 from engine.program import Namespace
-from engine.structure import Program
+from engine.structure import DerivativeCall, Program
 
 MB = 1_000_000
 
@@ -121,5 +121,38 @@ def test_the_op_list_alone_is_refused_before_any_formula_is_parsed():
     with pytest.raises(LimitError, match="over the limit of 4"):  # 2 + 3 ops, known once the second is parsed
         Program.from_dict({"ops": [{"name": "a", "expr": "x + 1 + 2"}, {"name": "b", "expr": "x * 2 * 3 * 4"}]},
                           max_ops=4)
-    with pytest.raises(LimitError, match="backward calls included"):
+    with pytest.raises(LimitError, match="backward and derivative calls included"):
         Program.from_dict({"ops": [{"name": "a", "expr": "x"}], "backward": [{"output": "a"}] * 2}, max_ops=2)
+
+
+def test_derivative_calls_count_toward_the_op_limit():
+    doc = {"ops": [{"name": "y", "expr": "sum(x * x)"}], "derivatives": [{"kind": "grad", "outputs": ["y"],
+                                                                         "inputs": ["x"]}] * 2}
+    with pytest.raises(LimitError, match="derivative calls included"):
+        Program.from_dict(doc, max_ops=3)  # 2 ops in the expr, and one per derivative call
+    assert Program.from_dict(doc, max_ops=4).op_count == 4
+
+
+def test_a_jacobian_is_charged_before_it_is_computed():
+    """The batched pass of a 500 x 500 Jacobian carries 500 gradients at once: over the budget, refused."""
+    ns = Namespace()
+    run(ns, {"inputs": {"x": {"data": np.ones(500, np.float32), "requires_grad": True}},
+             "ops": [{"name": "y", "expr": "x * x"}]})
+    call = DerivativeCall("jacobian", ("y",), ("x",))
+    with governed(Budget(limit=ns.held_bytes() + 500_000)), pytest.raises(LimitError):
+        ns.derivative(call)  # the answer alone is 1 MB
+    with governed(Budget(limit=ns.held_bytes() + 20 * MB)):
+        answer = ns.derivative(call)
+    np.testing.assert_allclose(answer["jacobian"]["y"]["x"].data, np.diag(np.full(500, 2.0)))
+
+
+def test_a_batched_backward_is_charged_per_row():
+    ns = Namespace()
+    run(ns, {"inputs": {"x": {"data": np.ones(1000, np.float32), "requires_grad": True}},
+             "ops": [{"name": "y", "expr": "x * 3"}]})
+    rows = np.eye(1000, dtype=np.float32)[:400]  # 400 gradients of 4 KB: 1.6 MB through each node
+    call = DerivativeCall("grad", ("y",), ("x",), (rows,), is_grads_batched=True)
+    with governed(Budget(limit=ns.held_bytes() + 2 * MB)), pytest.raises(LimitError):
+        ns.derivative(call)
+    with governed(Budget(limit=ns.held_bytes() + 20 * MB)):
+        assert ns.derivative(call)["grads"]["x"].shape == (400, 1000)

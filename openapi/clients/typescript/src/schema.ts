@@ -2487,8 +2487,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2597,8 +2606,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2707,8 +2725,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2817,8 +2844,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session store is unreachable, or the session stayed held by another request for too long */
+            /** @description The session store is unreachable, the session stayed held by another request for too long, or the server's memory budget is full (Retry-After given) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request ran past GRADSERVE_REQUEST_TIMEOUT_SECONDS; nothing it did was kept */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
