@@ -16,13 +16,14 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.errors import CancelledError, DeadlineError
 from engine.governance import Budget, governed
 from engine.governance import current as engine_current
 
@@ -80,6 +81,7 @@ class Governor:
         self.cancelled = False
         self.budgets: list[Budget] = []
         self.watch: Callable[[], None] = _nothing  # starts watching for the client going away
+        self.moved: asyncio.Event | None = None  # set when the deadline moves or the client goes away
 
     def take(self, n: int, what: str) -> None:
         if n > 0:
@@ -104,11 +106,47 @@ class Governor:
         self.cancelled = True
         for budget in self.budgets:
             budget.cancelled = True
+        self._wake()
 
     def shorten(self, deadline: float) -> None:
         self.deadline = min(self.deadline, deadline)
         for budget in self.budgets:
             budget.deadline = min(budget.deadline or deadline, deadline)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.moved is not None:
+            self.moved.set()
+            self.moved = None
+
+    async def wait(self, take: Callable[[], Awaitable[Any]], give: Callable[[], Any], what: str) -> None:
+        """`await take()` (a place in a queue), but no later than the deadline, which a shutdown may bring
+        forward, and not after the client went away: a request that can no longer run stops waiting at once,
+        so that one waiting behind a long queue still gets its answer (504) in time. `give()` undoes `take()`
+        when it succeeded too late."""
+        task = asyncio.ensure_future(take())
+        try:
+            while not task.done():
+                if self.cancelled:
+                    raise CancelledError("the client went away while the request waited; nothing was done")
+                remaining = self.remaining()
+                if remaining <= 0:
+                    raise DeadlineError(f"the request waited for {what} past its time limit "
+                                        "(GRADSERVE_REQUEST_TIMEOUT_SECONDS); nothing was done")
+                if self.moved is None:
+                    self.moved = asyncio.Event()
+                moved = asyncio.ensure_future(self.moved.wait())
+                try:
+                    await asyncio.wait((task, moved), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    moved.cancel()
+            task.result()
+        except BaseException:
+            if task.done() and not task.cancelled() and task.exception() is None:
+                give()
+            else:
+                task.cancel()
+            raise
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -171,6 +209,7 @@ def charge_response(variables: Iterable[Any], encoding: str, with_data: bool = T
 # Requests beyond this wait on the event loop, holding no thread.
 ENGINE_THREADS = max(2, os.cpu_count() or 2)
 _engine_threads: list[anyio.CapacityLimiter] = []
+_spare: list[anyio.CapacityLimiter] = []
 
 
 def _limiter() -> anyio.CapacityLimiter:
@@ -179,14 +218,19 @@ def _limiter() -> anyio.CapacityLimiter:
     return _engine_threads[0]
 
 
+def _spare_threads() -> anyio.CapacityLimiter:
+    """The threads of work that already holds its place in `_limiter()`: never a second wait."""
+    if not _spare:
+        _spare.append(anyio.CapacityLimiter(ENGINE_THREADS))
+    return _spare[0]
+
+
 async def run_governed(work: Callable[[], T], *, limit: int | None, held: int = 0,
                        done: Callable[[Budget], None] | None = None) -> T:
     """Run engine work in a worker thread under a budget of `limit` bytes (the work's namespace already holds
     `held`), the request's deadline and its cancel flag; `done(budget)` runs in the thread after success."""
     budget = _budget(limit, held)
     governor = current()
-    if governor is not None:
-        governor.watch()
 
     def governed_work() -> T:
         with governed(budget):
@@ -195,7 +239,16 @@ async def run_governed(work: Callable[[], T], *, limit: int | None, held: int = 
                 done(budget)
             return result
 
-    return await anyio.to_thread.run_sync(governed_work, limiter=_limiter())
+    if governor is None:
+        return await anyio.to_thread.run_sync(governed_work, limiter=_limiter())
+    governor.watch()
+    limiter, turn = _limiter(), object()
+    await governor.wait(lambda: limiter.acquire_on_behalf_of(turn), lambda: limiter.release_on_behalf_of(turn),
+                        "an engine thread")
+    try:
+        return await anyio.to_thread.run_sync(governed_work, limiter=_spare_threads())
+    finally:
+        limiter.release_on_behalf_of(turn)
 
 
 def restart_deadline() -> None:

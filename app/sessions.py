@@ -290,9 +290,4 @@ async def _acquire(lock: asyncio.Lock) -> None:
     if governor is None:
         await lock.acquire()
         return
-    try:
-        async with asyncio.timeout(max(0.0, governor.remaining())):
-            await lock.acquire()
-    except TimeoutError:
-        raise Problem(504, "deadline-exceeded", "the request waited for its session past its time limit "
-                                                "(GRADSERVE_REQUEST_TIMEOUT_SECONDS); nothing was done") from None
+    await governor.wait(lock.acquire, lock.release, "its session")
