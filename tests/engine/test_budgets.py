@@ -156,3 +156,14 @@ def test_a_batched_backward_is_charged_per_row():
         ns.derivative(call)
     with governed(Budget(limit=ns.held_bytes() + 20 * MB)):
         assert ns.derivative(call)["grads"]["x"].shape == (400, 1000)
+
+
+def test_operators_and_engine_functions_are_charged_too():
+    """Library code under a budget (no element limit set) is refused before the 4 MB result is made."""
+    import engine as E
+
+    x = E.Tensor(np.ones(1_000_000, np.float32))
+    for call in (lambda: x * 2.0, lambda: 2.0 * x, lambda: E.add(x, x), lambda: E.exp(x)):
+        with governed(Budget(limit=1 * MB)), pytest.raises(LimitError):
+            call()
+    assert (x * 2.0).shape == (1_000_000,)  # without a budget, as before
