@@ -17,7 +17,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .metrics import route_template
+from .metrics import Metrics, route_template
 from .settings import Settings
 
 REQUEST_ID = "X-Request-ID"
@@ -90,10 +90,12 @@ def quiet_uvicorn_access_log() -> None:
 
 
 class AccessLogMiddleware:
-    """One log line per HTTP request: request id, key name, method, route template, status and duration."""
+    """Times every HTTP request once: one log line (request id, key name, method, route template, status and
+    duration) and one metrics sample under the route template and final status."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, metrics: Metrics):
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,8 +113,10 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            duration_ms = round((time.perf_counter() - start) * 1000, 3)
+            seconds = time.perf_counter() - start
+            duration_ms = round(seconds * 1000, 3)
             route = route_template(scope)
+            self.metrics.observe(scope["method"], route, status, seconds)
             key_name = scope.get("state", {}).get("key_name")
             access_log.info("%s %s %d %.1fms key=%s", scope["method"], route, status, duration_ms, key_name or "-",
                             extra={"key_name": key_name, "method": scope["method"], "route": route,

@@ -19,7 +19,7 @@ from .deps import limits_of
 from .errors import Problem, install_handlers
 from .governance import GovernanceMiddleware, MemoryPool
 from .logs import REQUEST_ID, AccessLogMiddleware, quiet_uvicorn_access_log, request_id_middleware
-from .metrics import Metrics, MetricsMiddleware
+from .metrics import Metrics
 from .routes import api_router
 from .schemas import TENSOR_COMPONENTS
 from .sessions import SessionStore, make_store
@@ -86,8 +86,7 @@ def create_app(settings: Settings | None = None, store: SessionStore | None = No
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID],
                            expose_headers=[REQUEST_ID, "Retry-After", "Location", "WWW-Authenticate"],
                            max_age=600)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     app.add_middleware(request_id_middleware)
     quiet_uvicorn_access_log()
     install_handlers(app)

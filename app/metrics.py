@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -84,29 +83,3 @@ def _api_templates(app: Any) -> list[tuple[str, re.Pattern[str]]]:
         templates = [*app.openapi().get("paths", {}), app.openapi_url]
         app.state.api_templates = [(t, compile_path(t)[0]) for t in templates if t]
     return app.state.api_templates
-
-
-class MetricsMiddleware:
-    """Times every HTTP request and counts it under its route template and final status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics):
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            self.metrics.observe(scope["method"], route_template(scope), status, time.perf_counter() - start)
