@@ -121,7 +121,8 @@ def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
             if create_graph:
                 budget.check()
             else:  # a batched pass carries B gradients at once
-                budget.charge(_grad_bytes(node) * (g.shape[0] if batched and g is not None else 1))
+                budget.charge(_grad_bytes(node) * (g.shape[0] if batched and g is not None else 1)
+                              + (g.nbytes if type(g) is np.ndarray else 0))
         if node.freed and op.saves:
             raise GraphFreedError(GRAPH_FREED_MESSAGE)
         if op.saves_inputs:
@@ -224,10 +225,15 @@ def _check_versions(node: Node) -> None:
 
 
 def _grad_bytes(node: Node) -> int:
-    """An upper bound of what a node's vjp allocates: a gradient per input and as much again for the
-    temporaries, broadcast reductions and sums into other gradients that follow (a freed node fails anyway)."""
+    """An upper bound of what a node's vjp allocates per row of gradients: a gradient per input that gets one
+    and as much again for the temporaries, broadcast reductions and sums into other gradients that follow
+    (the caller adds the upstream gradient's size once more, for temporaries of the output's shape).
+    Inputs with nowhere to go get no gradient, except from variadic rules, which give one to every input."""
     n = 0
-    for x in node.inputs or ():
+    every = node.op.variadic
+    for x, to in zip(node.inputs or (), node.next, strict=False):
+        if to is None and not every:
+            continue
         if type(x) is Tensor:
             n += x.data.nbytes
         elif type(x) is np.ndarray:

@@ -253,6 +253,20 @@ async def test_sizes_are_admitted_from_shapes_before_computing(make_client):
             2.0 * np.arange(8)).tolist()
 
 
+async def test_a_constant_operand_is_not_charged_for_a_gradient_it_never_gets(make_client):
+    # y = tanh(W @ x) with a constant 256 x 256 W: the batched passes of the Jacobian carry 256 rows of x's
+    # gradient, never W's (which would be 256 x 256 x 256 float64, 134 MB a pass)
+    W, x = rng.standard_normal((256, 256)) / 16, rng.standard_normal(256)
+    async with make_client(MAX_SESSION_BYTES=64 * 2**20) as c:
+        sid = await new_session(c, {"inputs": {"W": {"data": W.tolist(), "dtype": F64},
+                                               "x": {"data": x.tolist(), "dtype": F64, "requires_grad": True}},
+                                    "ops": [{"name": "y", "expr": "tanh(W @ x)"}]})
+        r = await c.post(f"/v1/sessions/{sid}/jacobian", json={"outputs": "y", "inputs": "x"})
+        assert r.status_code == 200, r.text
+        expected = (1 - np.tanh(W @ x) ** 2)[:, None] * W
+        np.testing.assert_allclose(data(r.json()["jacobian"]["y"]["x"]), expected, rtol=1e-12)
+
+
 EXAMPLE_SESSIONS = {"grad": {"higher_order": "cube"}, "hvp": {}, "hessian": {}}  # the rest: "linear"
 
 
