@@ -6,6 +6,8 @@
     out.backward()          # x.grad == 4.5 everywhere
 """
 
+from collections.abc import Callable
+
 from . import functions as _functions
 from . import optim
 from .derivatives import hessian, hvp, jacobian, jvp
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Callable[..., Tensor]:
     """engine.<op> for an op declared after `import engine` (the ones declared before are bound above)."""
     opdef = OPS.get(name)
     if opdef is None:

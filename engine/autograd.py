@@ -13,9 +13,11 @@ through the namespaces here, filled as each op registers.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from . import dispatch  # noqa: F401  (its on_register listener gives each op the function read below)
 from .errors import GRAPH_FREED_MESSAGE, BackwardError, GraphFreedError, ModifiedInPlaceError
@@ -48,8 +50,20 @@ def walk(roots: list[Node]) -> list[Node]:
     return order
 
 
-def run_backward(roots, grad_roots, *, retain_graph: bool, create_graph: bool,
-                 inputs=None, allow_unused: bool = False, batched: bool = False):
+# gradients come back (one per input, None where none arrives) exactly when `inputs` are given
+@overload
+def run_backward(roots: Sequence[Tensor], grad_roots: Sequence[Any], *, retain_graph: bool, create_graph: bool,
+                 inputs: None = None, allow_unused: bool = False, batched: bool = False) -> None: ...
+
+
+@overload
+def run_backward(roots: Sequence[Tensor], grad_roots: Sequence[Any], *, retain_graph: bool, create_graph: bool,
+                 inputs: Sequence[Tensor], allow_unused: bool = False, batched: bool = False) -> list[Any]: ...
+
+
+def run_backward(roots: Sequence[Tensor], grad_roots: Sequence[Any], *, retain_graph: bool, create_graph: bool,
+                 inputs: Sequence[Tensor] | None = None, allow_unused: bool = False,
+                 batched: bool = False) -> list[Any] | None:
     """Send grad_roots back from roots.
 
     With inputs=None (Tensor.backward), gradients accumulate into leaves and
@@ -273,11 +287,11 @@ def _free(nodes) -> None:
             node.freed = True
 
 
-def _add(sums: dict, leaf, g) -> None:
+def _add(sums: dict[Any, Any], leaf: Tensor, g: Any) -> None:
     sums[leaf] = g if leaf not in sums else sums[leaf] + g
 
 
-def _accumulate(tensor, g) -> None:
+def _accumulate(tensor: Tensor, g: Any) -> None:
     """Leaf grads accumulate across backward calls (never in place: the journal keeps the old array)."""
     data = g.data if hasattr(g, "grad_fn") else g
     data = np.asarray(data, dtype=tensor.data.dtype)
@@ -286,7 +300,7 @@ def _accumulate(tensor, g) -> None:
 
 # ---------------------------------------------------------------------------- backward and grad
 
-def _root_grad(output: Tensor, gradient, position: int, create_graph: bool):
+def _root_grad(output: Tensor, gradient: object, position: int, create_graph: bool) -> Tensor | NDArray[Any]:
     if gradient is None:
         if output.data.size != 1:
             raise BackwardError("grad can be implicitly created only for scalar outputs")
@@ -301,7 +315,7 @@ def _root_grad(output: Tensor, gradient, position: int, create_graph: bool):
     return g
 
 
-def _batched_root_grads(roots: list[Tensor], grad_outputs: list, create_graph: bool) -> list:
+def _batched_root_grads(roots: list[Tensor], grad_outputs: list[Any], create_graph: bool) -> list[Any]:
     """The upstream gradients of a batched backward: each of its output's shape behind one batch axis B."""
     batch = None
     gs = []
@@ -325,7 +339,7 @@ def _batched_root_grads(roots: list[Tensor], grad_outputs: list, create_graph: b
     return gs
 
 
-def _check_output(output, position: int) -> Tensor:
+def _check_output(output: object, position: int) -> Tensor:
     if not isinstance(output, Tensor):
         raise BackwardError(f"element {position} of outputs is not a tensor")
     if not output.requires_grad:
@@ -333,7 +347,8 @@ def _check_output(output, position: int) -> Tensor:
     return output
 
 
-def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+def backward(tensor: Tensor, gradient: object = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
     """Accumulate d tensor / d leaf into every leaf's grad (Tensor.backward)."""
     _check_output(tensor, 0)
     g = _root_grad(tensor, gradient, 0, create_graph)
@@ -341,10 +356,13 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, cr
                  create_graph=create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False, is_grads_batched: bool = False) -> tuple[Tensor | None, ...]:
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], grad_outputs: Any = None,
+         retain_graph: bool | None = None, create_graph: bool = False, allow_unused: bool = False,
+         is_grads_batched: bool = False) -> tuple[Tensor | None, ...]:
     """Gradients of outputs with respect to inputs, without touching any .grad (torch.autograd.grad).
 
+    grad_outputs: one gradient per output (a Tensor, array, nested list, or None for a one-element
+    output), or for a single output that gradient itself.
     is_grads_batched: every grad_outputs item has a leading batch axis of one size B, and every gradient
     comes back with it: B vector-Jacobian products in one backward pass (each op's batch vjp), not B passes.
     """
@@ -378,6 +396,9 @@ install_backward(backward)
 class VjpNamespace:
     """The ops a vjp rule is written with, as attributes (F.sum, F.where...)."""
 
+    if TYPE_CHECKING:  # set per op as it registers: its numpy forward, or its engine function
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
+
 
 _PLAIN = VjpNamespace()  # numpy forwards: a plain backward
 _RECORDED = VjpNamespace()  # engine functions: a backward under create_graph, itself recorded
@@ -399,11 +420,11 @@ on_register(_add_to_namespaces)
 _BITS = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
 
 
-def _masking_where(where):
+def _masking_where(where: Callable[..., Any]) -> Callable[..., Any]:
     """where(mask, g, 0), the masking in relu's, clip's and maximum's vjps, as a multiply of g's bits by the
     mask: bit for bit np.where's result (NaN and -0.0 included), without its branchy loop (~15x slower)."""
 
-    def masked(cond, a, b):
+    def masked(cond: Any, a: Any, b: Any) -> Any:
         if (type(b) is float or type(b) is int) and b == 0 and math.copysign(1.0, b) > 0 \
                 and type(a) is np.ndarray and a.ndim and a.dtype in _BITS \
                 and type(cond) is np.ndarray and cond.dtype == np.bool_ and cond.shape == a.shape:
@@ -413,7 +434,7 @@ def _masking_where(where):
     return masked
 
 
-def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def sum_to_shape(g: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
     """Sum a broadcast gradient back down to `shape` (PyTorch's sum_to)."""
     if g.shape == shape:
         return g
@@ -425,7 +446,7 @@ def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return out.reshape(shape) if lead else out
 
 
-def reduce_batched_grad(g, shape, dtype, create_graph: bool):
+def reduce_batched_grad(g: Any, shape: tuple[int, ...], dtype: DTypeLike | None, create_graph: bool) -> Any:
     """reduce_grad for a batched backward: g is (B, *broadcast shape), reduced to (B, *shape), leaving the
     batch axis alone (broadcast axes sit after it, so the plain rule's leading-axes sum does not apply)."""
     gshape = g.shape
@@ -442,7 +463,7 @@ def reduce_batched_grad(g, shape, dtype, create_graph: bool):
     return reduce_grad(g, target, dtype, create_graph)
 
 
-def reduce_grad(g, shape, dtype, create_graph: bool):
+def reduce_grad(g: Any, shape: tuple[int, ...], dtype: DTypeLike | None, create_graph: bool) -> Any:
     """The one place where broadcast gradients are reduced to their input's shape and dtype."""
     if create_graph:
         if g.shape != shape:

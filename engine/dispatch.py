@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import DTypeError, EngineError, LimitError, OpError, ShapeError
 from .governance import NODE_OVERHEAD, RESULT_OVERHEAD
 from .governance import state as _governance  # read directly on the hot path
 from .graph import Meta, Node
 from .graph import _local as _grad_mode  # read directly on the hot path (is_grad_enabled)
-from .registry import IntOrInts, Ints, OpDef, Shape, on_register
+from .registry import OpDef, ShapeRule, on_register
 from .tensor import DEFAULT_FLOAT, DTYPES, Tensor, as_array, meta_of
 
 # ---------------------------------------------------------------------------- limits
 
 class _Limits(threading.local):
-    max_elements = None  # every thread's default; a plain attribute read on the hot path
+    max_elements: int | None = None  # every thread's default; a plain attribute read on the hot path
 
 
 _limits = _Limits()
@@ -35,17 +38,17 @@ class limit_elements:
     def __init__(self, n: int | None):
         self.n = n
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.previous = _limits.max_elements
         _limits.max_elements = self.n
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _limits.max_elements = self.previous
 
 
 # ---------------------------------------------------------------------------- apply
 
-def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
+def apply(opdef: OpDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tensor:
     """Run one op forward and, when any input requires grad, record its node."""
     if opdef.plain and not kwargs:
         limit = _limits.max_elements
@@ -60,7 +63,7 @@ def apply(opdef: OpDef, args: tuple, kwargs: dict) -> Tensor:
     return _apply_general(opdef, args, kwargs)
 
 
-def _apply_general(opdef: OpDef, args: tuple, kwargs: dict, charged: bool = False) -> Tensor:
+def _apply_general(opdef: OpDef, args: tuple[Any, ...], kwargs: dict[str, Any], charged: bool = False) -> Tensor:
     """Any call: binds and checks arguments and kwargs, checks the result's size from shapes first."""
     if len(args) != opdef.arity:  # variadic ops (arity None), kwargs given by position, wrong arity
         args, kwargs = _bind_args(opdef, args, kwargs)
@@ -79,7 +82,7 @@ def _apply_general(opdef: OpDef, args: tuple, kwargs: dict, charged: bool = Fals
 
     limit = _limits.max_elements
     if opdef.shape is not None and (opdef.check_shape or limit is not None and _size_bound(arrays) > limit):
-        _check_shape(opdef, arrays, kwargs, limit)
+        _check_shape(opdef, opdef.shape, arrays, kwargs, limit)
     if not charged:
         budget = _governance.budget
         if budget is not None:
@@ -95,10 +98,10 @@ def _apply_general(opdef: OpDef, args: tuple, kwargs: dict, charged: bool = Fals
 
 _NUMBERS = (int, float, bool, type(None))  # None: an optional tensor left out
 _SCALARS = (int, float)
-_NO_KWARGS: dict = {}
+_NO_KWARGS: dict[str, Any] = {}
 
 
-def _apply_short(opdef: OpDef, args: tuple) -> Tensor | None:
+def _apply_short(opdef: OpDef, args: tuple[Any, ...]) -> Tensor | None:
     """The common case, f(tensor) or f(tensor, tensor or number) with no kwargs and no limit, without
     the general path's argument checks; None when the general path must decide (errors above all)."""
     try:  # an error returns None: the general path runs the op again and explains it
@@ -128,7 +131,7 @@ def _apply_short(opdef: OpDef, args: tuple) -> Tensor | None:
     return None
 
 
-def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
+def _result(opdef: OpDef, args: tuple[Any, ...], values: Sequence[Any], out: Any, kwargs: dict[str, Any]) -> Tensor:
     """The op's result from its forward's output, for both paths: the dtype torch would give it and,
     when an input requires grad, its node. `values` are the args as the forward read them."""
     if type(out) is not np.ndarray:
@@ -153,9 +156,10 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
         na = (a.grad_fn or (a if a.requires_grad else None)) if type(a) is Tensor else None
         if na is None:
             return Tensor._make(out, None)
-        nxt: tuple = (na,)
+        nxt: tuple[Any, ...] = (na,)  # Node, leaf Tensor or None each
         x = values[0]
-        inputs: tuple = (a,) if saves_inputs else (Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x),)
+        inputs: tuple[Any, ...]  # the saved inputs, or their Meta
+        inputs = (a,) if saves_inputs else (Meta(x.shape, x.dtype) if type(x) is np.ndarray else meta_of(x),)
         written = saves_inputs and a._vc is not None
     elif len(args) == 2:
         a, b = args
@@ -194,10 +198,11 @@ def _result(opdef: OpDef, args: tuple, values, out, kwargs: dict) -> Tensor:
 
 
 _RESULT_DTYPES = frozenset(DTYPES.values())
-_RESULT_KINDS = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64)}
+_RESULT_KINDS: dict[str, np.dtype[Any]] = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64)}
 
 
-def _in_result_dtype(opdef: OpDef, values, out: np.ndarray, kwargs: dict) -> np.ndarray:
+def _in_result_dtype(opdef: OpDef, values: Sequence[Any], out: NDArray[Any],
+                     kwargs: dict[str, Any]) -> NDArray[Any]:
     """A result in one of the API's dtypes: numpy computes float functions of bools in float16 (run again
     on float32, as torch computes them) and square(bool) in int8 (int64, as torch)."""
     if out.dtype == np.float16:
@@ -208,10 +213,10 @@ def _in_result_dtype(opdef: OpDef, values, out: np.ndarray, kwargs: dict) -> np.
 
 def spreads_sizes(opdef: OpDef) -> bool:
     """Whether the op's first kwarg is a list of sizes or axes, which torch style spreads out (x.view(2, 3))."""
-    return bool(opdef.kwargs) and next(iter(opdef.kwargs.values()))[0] in (Shape, Ints, IntOrInts)
+    return bool(opdef.kwargs) and next(iter(opdef.kwargs.values()))[0].sizes
 
 
-def extra_kwargs(opdef: OpDef, extra) -> dict | None:
+def extra_kwargs(opdef: OpDef, extra: Sequence[Any]) -> dict[str, Any] | None:
     """Positional arguments past an op's tensors, as its kwargs in order (sum(x, 0), clip(x, 0, 1)); torch
     style, sizes may be spread out (x.view(2, 3), x.permute(1, 0)). None when they do not fit."""
     extra = list(extra)
@@ -223,7 +228,7 @@ def extra_kwargs(opdef: OpDef, extra) -> dict | None:
     return dict(zip(opdef.kwargs, extra))
 
 
-def _view(t: Tensor, source) -> Tensor:
+def _view(t: Tensor, source: object) -> Tensor:
     """A result that is a view of its first input's data (detach, reshape, transpose, a slice) shares that
     input's version counter, as torch's views do: an in-place write to one is a write to both."""
     if type(source) is Tensor:
@@ -234,7 +239,8 @@ def _view(t: Tensor, source) -> Tensor:
     return t
 
 
-def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+def _bind_args(opdef: OpDef, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Check the positional arguments; numpy style, extra ones fill the kwargs in order (sum(x, 0))."""
     if opdef.variadic and args and type(args[0]) is str and opdef.required:
         # torch style einsum("ij,jk->ik", a, b): a leading string is the op's first required kwarg
@@ -266,7 +272,7 @@ def _bind_args(opdef: OpDef, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     return args, kwargs
 
 
-def _keeps_float64(arrays, promote_0d: bool = False) -> bool:
+def _keeps_float64(arrays: Sequence[Any], promote_0d: bool = False) -> bool:
     """torch's promotion: a float64 result needs a float64 tensor input, one with dimensions unless all
     float inputs are 0-d; integers and python numbers alone give the default float32."""
     floats = [a for a in arrays if type(a) is np.ndarray and a.dtype.kind == "f"]
@@ -274,7 +280,7 @@ def _keeps_float64(arrays, promote_0d: bool = False) -> bool:
     return any(a.dtype == np.float64 for a in ranked)
 
 
-def _as_indices(opdef: OpDef, i: int, a):
+def _as_indices(opdef: OpDef, i: int, a: object) -> NDArray[np.int64]:
     a = np.asarray(a)
     if a.dtype.kind in "iu":
         return a.astype(np.int64, copy=False)
@@ -283,11 +289,11 @@ def _as_indices(opdef: OpDef, i: int, a):
     raise DTypeError(f"'{opdef.name}' argument '{opdef.args[i]}' must hold integers, got {a.dtype}")
 
 
-def _shapes(arrays) -> list[tuple[int, ...]]:
+def _shapes(arrays: Sequence[Any]) -> list[tuple[int, ...]]:
     return [np.shape(a) for a in arrays]
 
 
-def _size_bound(values) -> int:
+def _size_bound(values: Sequence[Any]) -> int:
     """An upper bound of the result's size for ops whose shape rule is not forced (check_shape): a
     broadcast, matmul, outer, take or where result never holds more elements than the product of its
     inputs' sizes, so below the limit the exact shape rule need not run."""
@@ -299,7 +305,7 @@ def _size_bound(values) -> int:
     return n
 
 
-def _result_bytes(opdef: OpDef, args, kwargs: dict) -> int:
+def _result_bytes(opdef: OpDef, args: Sequence[Any], kwargs: dict[str, Any]) -> int:
     """An upper bound of the bytes an op's result and its graph node take, from shapes alone.
 
     Ops without a shape rule never make a result larger than their largest input; the others take their
@@ -333,11 +339,12 @@ def _result_bytes(opdef: OpDef, args, kwargs: dict) -> int:
     return n * item + RESULT_OVERHEAD + NODE_OVERHEAD
 
 
-def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
-    """Refuse a result over the limit from shapes alone, before any memory is taken."""
+def _check_shape(opdef: OpDef, shape: ShapeRule, arrays: Sequence[Any], kwargs: dict[str, Any],
+                 limit: int | None) -> None:
+    """Refuse a result over the limit from shapes alone (by the op's shape rule), before any memory is taken."""
     shapes = _shapes(arrays)
     try:
-        out_shape = opdef.shape(*shapes, **kwargs)
+        out_shape = shape(*shapes, **kwargs)
     except ValueError as e:
         raise ShapeError(str(e)) from None
     n = math.prod(out_shape)
@@ -346,7 +353,7 @@ def _check_shape(opdef: OpDef, arrays, kwargs, limit) -> None:
                          f"over the limit of {limit} elements per tensor")
 
 
-def _explain(opdef: OpDef, arrays, e: Exception, kwargs: dict) -> EngineError:
+def _explain(opdef: OpDef, arrays: Sequence[Any], e: Exception, kwargs: dict[str, Any]) -> EngineError:
     shapes = _shapes(arrays)
     if opdef.shape is not None:
         try:
@@ -363,10 +370,10 @@ def _explain(opdef: OpDef, arrays, e: Exception, kwargs: dict) -> EngineError:
 
 # ---------------------------------------------------------------------------- the function of an op
 
-def _function(opdef: OpDef):
+def _function(opdef: OpDef) -> Callable[..., Tensor]:
     """The engine function of an op: engine.add(a, b), engine.concat([a, b], axis=0)."""
     if opdef.variadic:
-        def fn(*tensors, **kwargs):
+        def fn(*tensors: Any, **kwargs: Any) -> Tensor:
             if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
                 tensors = tuple(tensors[0])  # numpy style: concat([a, b], axis=0)
             return apply(opdef, tensors, kwargs)
@@ -377,7 +384,7 @@ def _function(opdef: OpDef):
             out = _apply_short(opdef, args)
             return _apply_general(opdef, args, kwargs) if out is None else out
     else:
-        def fn(*args, **kwargs):
+        def fn(*args: Any, **kwargs: Any) -> Tensor:
             return apply(opdef, args, kwargs)
     fn.__name__ = fn.__qualname__ = opdef.name
     fn.__doc__ = opdef.doc

@@ -10,11 +10,11 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn, TypeAlias
 
 from . import functions as _functions  # noqa: F401  (loads every op module, so that OPS is complete)
 from .dispatch import extra_kwargs, spreads_sizes
-from .errors import ExprError, OpError
+from .errors import EngineError, ExprError, OpError
 from .registry import close_ops, lookup
 from .tensor import Tensor
 
@@ -44,6 +44,8 @@ _OPERAND = re.compile(r"[^\W\d]\w*(?!\s*=(?!=))|\d[\w.]*")
 # immutable and shared) and handed out as fresh lists, the form program documents use. _DATA detaches
 # the value on top of the stack (x.data); _GRAD pushes a name's grad as a constant (x.grad).
 _CONST, _LIST, _NAME, _CALL, _NEG, _DATA, _GRAD = range(7)
+# one instruction: its kind, then its operands ((_CALL, op name, argument count, kwarg items), (_NAME, name) ...)
+Instruction: TypeAlias = tuple[Any, ...]
 # names that are libraries in the code users copy from: np.sum(x) is a call by name, not a method of np
 _LIBRARIES = {"np", "numpy", "torch", "math", "jnp", "jax", "scipy", "nn"}
 _ATTRIBUTES = "x.T, x.data, x.grad and catalog ops as methods (x.sum(axis=0))"
@@ -54,7 +56,7 @@ class Expr:
     """A parsed expression: its text, its postfix program, the names it reads and its op count."""
 
     text: str
-    code: tuple
+    code: tuple[Instruction, ...]
     names: tuple[str, ...]
     ops: int
 
@@ -62,7 +64,7 @@ class Expr:
         return self.text
 
 
-def parse(text: str, *, max_length: int = 10_000, max_nodes: int = 2_000) -> Expr:
+def parse(text: object, *, max_length: int = 10_000, max_nodes: int = 2_000) -> Expr:
     """Parse and check an expression; every refusal is an ExprError (or OpError for an op misused)."""
     if not isinstance(text, str):
         raise ExprError(f"an expression must be a string, got {type(text).__name__}")
@@ -94,12 +96,13 @@ def parse(text: str, *, max_length: int = 10_000, max_nodes: int = 2_000) -> Exp
     return _Compiler(place).compile(text, tree.body)
 
 
-def evaluate(expr: Expr, lookup: Callable[[str], Any], call: Callable[[str, list, dict], Any]) -> Any:
+def evaluate(expr: Expr, lookup: Callable[[str], Any],
+             call: Callable[[str, list[Any], dict[str, Any]], Any]) -> Any:
     """Run expr: names through lookup(name), ops through call(op_name, args, kwargs).
 
     A bare number evaluates to the number itself; anything else to what the last call returned.
     """
-    stack: list = []
+    stack: list[Any] = []  # tensors and constants
     push = stack.append
     for ins in expr.code:
         kind = ins[0]
@@ -136,7 +139,7 @@ def _too_many(max_nodes: int) -> str:
     return f"expression has more than {max_nodes} nodes, the limit per expression"
 
 
-def _thaw(v):
+def _thaw(v: Any) -> Any:
     if type(v) is tuple:
         return [_thaw(x) for x in v]
     return v
@@ -157,7 +160,7 @@ class _Place:
         lineno += self.lead_lines
         return f" (column {col + 1})" if lineno == 1 else f" (line {lineno}, column {col + 1})"
 
-    def of(self, node) -> str:
+    def of(self, node: ast.expr | ast.keyword) -> str:
         line = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else ""
         col = len(line.encode()[:node.col_offset].decode("utf-8", "ignore"))  # ast counts bytes
         return self.at(node.lineno, col)
@@ -168,17 +171,17 @@ class _Compiler:
 
     def __init__(self, place: _Place):
         self.place = place
-        self.code: list[tuple] = []
+        self.code: list[Instruction] = []
         self.names: dict[str, None] = {}
 
-    def fail(self, node, message: str, error=ExprError):
+    def fail(self, node: ast.expr | ast.keyword, message: str, error: type[EngineError] = ExprError) -> NoReturn:
         raise error(message + self.place.of(node))
 
     def compile(self, text: str, root: ast.expr) -> Expr:
-        todo: list = [root]
+        todo: list[ast.expr | Instruction] = [root]
         while todo:
             item = todo.pop()
-            if type(item) is tuple:  # an instruction whose operands have all been emitted
+            if isinstance(item, tuple):  # an instruction whose operands have all been emitted
                 self.emit(item)
                 continue
             operands, ins = self.prepare(item)
@@ -188,7 +191,7 @@ class _Compiler:
         code = tuple(self.code)
         return Expr(text, code, tuple(self.names), sum(1 for ins in code if ins[0] == _CALL))
 
-    def emit(self, ins: tuple) -> None:
+    def emit(self, ins: Instruction) -> None:
         if ins[0] == _NEG:
             last = self.code[-1]  # in postfix, the last instruction is the root of the operand
             if last[0] == _CONST:
@@ -197,7 +200,7 @@ class _Compiler:
             ins = (_CALL, "neg", 1, ())
         self.code.append(ins)
 
-    def prepare(self, node) -> tuple[list, tuple | None]:
+    def prepare(self, node: ast.expr) -> tuple[list[ast.expr], Instruction | None]:
         """Check one node: its operands (to be emitted first) and the instruction that follows them."""
         if isinstance(node, ast.Name):
             self.names.setdefault(node.id)
@@ -243,7 +246,7 @@ class _Compiler:
 
     # -------------------------------------------------------------------- calls
 
-    def call(self, node: ast.Call):
+    def call(self, node: ast.Call) -> tuple[list[ast.expr], Instruction]:
         func, receiver = node.func, None
         if isinstance(func, ast.Attribute):  # a method: x.sum(axis=0) is sum(x, axis=0)
             self.check_receiver(func)
@@ -311,7 +314,7 @@ class _Compiler:
             self.fail(node, f"attribute access is not allowed: call ops by name ({node.attr}(x)) or as methods "
                             f"of a tensor (x.{node.attr}())")
 
-    def attribute(self, node: ast.Attribute):
+    def attribute(self, node: ast.Attribute) -> tuple[list[ast.expr], Instruction | None]:
         """x.T, x.data and x.grad; methods are calls (see `call`)."""
         self.check_receiver(node)
         if node.attr == "T":
@@ -328,7 +331,7 @@ class _Compiler:
 
     # -------------------------------------------------------------------- subscripts
 
-    def subscript(self, node: ast.Subscript):
+    def subscript(self, node: ast.Subscript) -> tuple[list[ast.expr], Instruction]:
         index = node.slice
         items = index.elts if isinstance(index, ast.Tuple) else [index]
         key = [self.key_item(item) for item in items]
@@ -341,7 +344,7 @@ class _Compiler:
                              "use take(x, i, axis=...) along other axes")
         return [node.value, index], (_CALL, "take", 2, (("axis", 0),))
 
-    def key_item(self, node):
+    def key_item(self, node: ast.expr) -> int | str | None | object:
         """An index key item as the `index` op's key takes it (int, None, "...", "start:stop:step"), or _NOT_KEY."""
         if isinstance(node, ast.Slice):
             bounds = [None if b is None else self.integer(b, "slice bounds", "integers") for b in
@@ -360,7 +363,7 @@ class _Compiler:
             return self.integer(node, "subscripts", _KEY_KINDS)
         return _NOT_KEY
 
-    def integer(self, node, what: str, kinds: str) -> int:
+    def integer(self, node: ast.expr, what: str, kinds: str) -> int:
         value = self.scalar(node, what, kinds)
         if type(value) is not int:
             self.fail(node, f"{what} must be {kinds}, got {value!r}")
@@ -389,21 +392,21 @@ class _Compiler:
             self.fail(node, "strings are only allowed as keyword values (dtype=\"float64\")")
         self.fail(node, f"{type(v).__name__} literals are not allowed")
 
-    def scalar(self, node, what: str, kinds: str = "numbers") -> int | float:
+    def scalar(self, node: ast.expr, what: str, kinds: str = "numbers") -> int | float:
         """A number, possibly signed: `2`, `-1`, `+0.5`."""
-        if _signed(node):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant) and _signed(node):
             value = self.number(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Constant):
             return self.number(node)
         self.fail(node, f"{what} must be {kinds} written out, not expressions")
 
-    def numbers(self, node) -> tuple:
+    def numbers(self, node: ast.List | ast.Tuple) -> tuple[Any, ...]:
         """A list constant in a tensor position: nested lists of numbers (nesting is bounded by the parser)."""
         return tuple(self.numbers(e) if isinstance(e, (ast.List, ast.Tuple)) else
                      self.scalar(e, "list items") for e in node.elts)
 
-    def literal(self, node, kwarg: str):
+    def literal(self, node: ast.expr, kwarg: str) -> Any:
         """A kwarg value: a number, True/False, None, a string, or a list of those."""
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, str))):
             return node.value
@@ -419,6 +422,6 @@ _NOT_KEY = object()
 _KEY_KINDS = "integers, slices, None or '...'"
 
 
-def _signed(node) -> bool:
+def _signed(node: ast.AST) -> bool:
     return (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
             and isinstance(node.operand, ast.Constant))

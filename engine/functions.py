@@ -6,6 +6,9 @@ Every op declared later (after `import engine`) is bound the same way as it regi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 # OP_MODULES: every module that declares ops (`from .registry import op, Int, ...`). A new op module is
@@ -25,11 +28,11 @@ __all__ = [*OPS, *ALIASES, "backward", "grad"]
 
 # ---------------------------------------------------------------------------- Tensor operators
 
-def _index_key(key) -> tuple:
+def _index_key(key: Any) -> tuple[Any, ...]:
     return key if isinstance(key, tuple) else (key,)
 
 
-def _getitem(self: Tensor, key):
+def _getitem(self: Tensor, key: Any) -> Tensor:
     items = _index_key(key)
     arrays = [k for k in items if isinstance(k, (Tensor, np.ndarray, list))]
     if arrays:
@@ -49,10 +52,11 @@ for _dunder, _name in ARITHMETIC.items():
     setattr(Tensor, f"__r{_dunder}__", operator(OPS[_name], reflected=True))
 for _dunder, _name in COMPARISONS.items():
     setattr(Tensor, f"__{_dunder}__", operator(OPS[_name]))
-Tensor.__neg__ = OPS["neg"].function
-Tensor.__abs__ = OPS["abs"].function
-Tensor.__getitem__ = _getitem
-Tensor.T = property(OPS["transpose"].function)
+# set, not assigned: to a type checker they are declared in Tensor's class body, which this fills in
+_OTHERS = {"__neg__": OPS["neg"].function, "__abs__": OPS["abs"].function, "__getitem__": _getitem,
+           "T": property(OPS["transpose"].function)}
+for _attr, _value in _OTHERS.items():
+    setattr(Tensor, _attr, _value)
 
 
 # ---------------------------------------------------------------------------- functions and methods

@@ -6,9 +6,11 @@ second derivatives (the vjp of the vjp, recorded with create_graph=True).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .autograd import grad
 from .graph import enable_grad
@@ -17,11 +19,11 @@ from .tensor import Tensor, as_array
 __all__ = ["gradcheck", "gradgradcheck"]
 
 
-def _as_inputs(inputs) -> list:
+def _as_inputs(inputs: Any) -> list[Any]:
     """Float inputs become float64 leaves that require grad; others (labels, masks) stay constants."""
     if isinstance(inputs, (Tensor, np.ndarray)):
         inputs = [inputs]
-    out = []
+    out: list[Any] = []
     for x in inputs:
         if isinstance(x, (Tensor, np.ndarray, list, float)):
             arr = as_array(x)
@@ -34,34 +36,36 @@ def _as_inputs(inputs) -> list:
     return out
 
 
-def _outputs(result) -> list[Tensor]:
-    outs = list(result) if isinstance(result, (tuple, list)) else [result]
-    for i, o in enumerate(outs):
+def _outputs(result: object) -> list[Tensor]:
+    outs: list[Tensor] = []
+    for i, o in enumerate(list(result) if isinstance(result, (tuple, list)) else [result]):
         if not isinstance(o, Tensor):
             raise TypeError(f"gradcheck: output {i} of fn is {type(o).__name__}, not a Tensor")
+        outs.append(o)
     return outs
 
 
-def _differentiable(x) -> bool:
+def _differentiable(x: object) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def _weighted_sum(fn, inputs, kwargs, weights) -> float:
+def _weighted_sum(fn: Callable[..., Any], inputs: Sequence[Any], kwargs: dict[str, Any],
+                  weights: Sequence[NDArray[np.float64] | None]) -> float:
     """sum_k <weights[k], fn(inputs)[k]>: the scalar whose gradient is the vjp with those weights."""
     with enable_grad():  # fn may itself differentiate (gradgradcheck's first gradient)
         outs = _outputs(fn(*inputs, **kwargs))
     return float(sum(np.sum(w * o.data.astype(np.float64)) for w, o in zip(weights, outs) if w is not None))
 
 
-def _fresh(inputs, i: int, data: np.ndarray) -> list:
+def _fresh(inputs: Sequence[Any], i: int, data: NDArray[Any]) -> list[Any]:
     """A copy of inputs where input i is a new leaf holding data (so no graph is shared between calls)."""
     copy = [Tensor(x.data.copy(), requires_grad=True) if _differentiable(x) else x for x in inputs]
     copy[i] = Tensor(data, requires_grad=True)
     return copy
 
 
-def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              seed: int = 0, **kwargs) -> bool:
+def gradcheck(fn: Callable[..., Any], inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              seed: int = 0, **kwargs: Any) -> bool:
     """Compare d<v, fn(*inputs)>/d input, as backward computes it, with central finite differences.
 
     inputs are Tensors, arrays or lists; float ones are checked (as float64 leaves), integer and
@@ -77,14 +81,15 @@ def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rt
         raise ValueError("gradcheck: no input is a floating point tensor")
 
     roots = [(o, w) for o, w in zip(outs, weights) if w is not None and o.requires_grad]
-    analytic: list = [None] * len(wanted)
+    analytic: list[Tensor | None] = [None] * len(wanted)
     if roots:
         analytic = list(grad([o for o, _ in roots], [inputs[i] for i in wanted],
                              grad_outputs=[Tensor(w.astype(o.dtype)) for o, w in roots], allow_unused=True))
 
     for pos, i in enumerate(wanted):
         x = inputs[i]
-        a = np.zeros_like(x.data) if analytic[pos] is None else analytic[pos].data
+        found = analytic[pos]
+        a = np.zeros_like(x.data) if found is None else found.data
         if a.shape != x.shape:
             raise AssertionError(f"gradcheck: grad of input {i} has shape {a.shape}, input has {x.shape}")
         if a.dtype != x.dtype:
@@ -100,15 +105,15 @@ def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rt
             flat[k] = (f_plus - f_minus) / (2 * eps)
         bad = ~(np.abs(a - numeric) <= atol + rtol * np.abs(numeric))
         if np.any(bad):
-            k = tuple(int(j) for j in np.argwhere(bad)[0])
-            raise AssertionError(f"gradcheck: input {i}, index {k}: analytic {float(a[k])!r} != "
-                                 f"numeric {float(numeric[k])!r} (atol={atol}, rtol={rtol})\n"
+            at = tuple(int(j) for j in np.argwhere(bad)[0])
+            raise AssertionError(f"gradcheck: input {i}, index {at}: analytic {float(a[at])!r} != "
+                                 f"numeric {float(numeric[at])!r} (atol={atol}, rtol={rtol})\n"
                                  f"analytic:\n{a}\nnumeric:\n{numeric}")
     return True
 
 
-def gradgradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                  seed: int = 0, **kwargs) -> bool:
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  seed: int = 0, **kwargs: Any) -> bool:
     """Check second derivatives: gradcheck the vjp of fn, taken with create_graph=True.
 
     The vjp is a function of the inputs and of the upstream gradient v, and is checked against
@@ -122,7 +127,7 @@ def gradgradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5
     wanted = [i for i, x in enumerate(inputs) if _differentiable(x)]
     n = len(inputs)
 
-    def first_grad(*args):
+    def first_grad(*args: Any) -> tuple[Tensor, ...]:
         xs, v = list(args[:n]), args[n:]
         res = _outputs(fn(*xs, **kwargs))
         pairs = [(res[k], g) for k, g in zip(float_outs, v) if res[k].requires_grad]

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 # ---------------------------------------------------------------------------- grad mode
 
@@ -20,7 +24,7 @@ class _State(threading.local):
     attribute read, far cheaper than getattr with a default on the hot path)."""
 
     grad_enabled = True
-    journal = None
+    journal: Journal | None = None
 
 
 _local = _State()
@@ -40,12 +44,12 @@ def set_grad_enabled(enabled: bool) -> Iterator[None]:
         _local.grad_enabled = previous
 
 
-def no_grad():
+def no_grad() -> AbstractContextManager[None]:
     """Context manager: ops inside record no graph (torch.no_grad)."""
     return set_grad_enabled(False)
 
 
-def enable_grad():
+def enable_grad() -> AbstractContextManager[None]:
     return set_grad_enabled(True)
 
 
@@ -119,7 +123,8 @@ class Meta:
 
     __slots__ = ("shape", "dtype")
 
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype):
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any] | None):
+        # dtype None: a python number, whose dtype numpy decides by the other operand
         self.shape = shape
         self.dtype = dtype
 
@@ -130,6 +135,25 @@ class Meta:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
+
+
+# torch names some nodes by overload: rule(node kwargs, saved inputs or their Meta, None in the catalog) -> name
+GradFnRule: TypeAlias = Callable[[dict[str, Any], Sequence[Any] | None], str]
+
+
+class NodeOp(Protocol):
+    """What a node, reverse mode and the readers of a graph need of the op that made a node: the registry's
+    OpDef, which lives in a layer above this one."""
+
+    name: str
+    saves: str
+    saves_inputs: bool
+    saves_output: bool
+    grad_fn: str
+    grad_fn_rule: GradFnRule | None
+    shape: Callable[..., tuple[int, ...]] | None
+
+    def call_vjp(self, F: Any, g: Any, node: Node, create_graph: bool) -> Sequence[Any]: ...
 
 
 class Node:
@@ -144,16 +168,19 @@ class Node:
 
     __slots__ = ("op", "kwargs", "next", "inputs", "out", "freed", "retained", "versions", "__weakref__")
 
-    def __init__(self, op, kwargs, next, inputs, out):
+    def __init__(self, op: NodeOp, kwargs: dict[str, Any], next: tuple[Any, ...], inputs: Sequence[Any] | None,
+                 out: NDArray[Any] | None):
         self.op = op
         self.kwargs = kwargs
-        self.next = next
-        self.inputs = inputs
+        self.next = next  # Node | Tensor | None each (Tensor is a layer above)
+        # a sequence, or None once freed where nothing reads their shapes any more; typed loosely because only
+        # `freed` tells which, and every reader of a node's inputs checks that first
+        self.inputs: Any = inputs
         self.out = out
         self.freed = False
-        self.retained = None  # the Tensor whose grad is kept (retain_grad), if any
+        self.retained: Any = None  # the Tensor whose grad is kept (retain_grad), if any
         # the versions of the saved input Tensors when they were saved; None when all were at version 0
-        self.versions = None
+        self.versions: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:

@@ -1,12 +1,17 @@
 """Kwarg types: how an op's kwargs are written in the catalog and how given values are checked.
 
-An op's forward annotates each keyword-only parameter with one of these (`axis: Axes = None`).
+An op's forward annotates each keyword-only parameter with one of these (`axis: Axes = None`). Each is a
+type alias, `Annotated[<what the forward receives>, KwargType(...)]`: a type checker reads the value type,
+the registry reads the KwargType. A `Literal` of strings (`approximate: Literal["none", "tanh"]`) is a
+kwarg that is one of those strings.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
-from typing import Any
+from types import EllipsisType
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
@@ -16,9 +21,11 @@ from .tensor import DTYPES
 class KwargType:
     """A kwarg's type: how it is written in the catalog and how a value is checked."""
 
-    def __init__(self, name: str, check: Callable[[Any], Any]):
+    def __init__(self, name: str, check: Callable[[Any], Any], *, sizes: bool = False):
         self.name = name
         self._check = check
+        # a list of sizes or axes, which torch style may spread out as positional arguments (x.view(2, 3))
+        self.sizes = sizes
 
     def check(self, value: Any) -> Any:
         return self._check(value)
@@ -30,7 +37,7 @@ class KwargType:
 _INT64 = 2 ** 63
 
 
-def _int(v):
+def _int(v: Any) -> int:
     # program documents often cannot tell 2 from 2.0 (JavaScript writes both as 2): integral floats are integers
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         v = int(v)
@@ -41,11 +48,11 @@ def _int(v):
     return int(v)
 
 
-def _opt(check):
+def _opt(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if v is None else check(v)
 
 
-def _ints(v):
+def _ints(v: Any) -> tuple[int, ...]:
     if isinstance(v, np.ndarray) and v.ndim == 1:
         v = v.tolist()
     if not isinstance(v, (list, tuple)):
@@ -53,13 +60,13 @@ def _ints(v):
     return tuple(_int(x) for x in v)
 
 
-def _axes(v):
+def _axes(v: Any) -> int | tuple[int, ...]:
     if isinstance(v, np.ndarray):
         v = v.tolist()
     return _int(v) if not isinstance(v, (list, tuple)) else _ints(v)
 
 
-def _shape(v):
+def _shape(v: Any) -> tuple[int, ...]:
     if isinstance(v, np.ndarray):
         v = v.tolist()
     shape = _ints(v) if isinstance(v, (list, tuple)) else (_int(v),)
@@ -68,7 +75,7 @@ def _shape(v):
     return shape
 
 
-def _number(v):
+def _number(v: Any) -> int | float:
     if isinstance(v, np.ndarray) and v.ndim == 0:
         v = v.item()
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
@@ -77,16 +84,16 @@ def _number(v):
     return int(v) if isinstance(v, (int, np.integer)) else float(v)
 
 
-def choice(*options) -> KwargType:
+def choice(*options: str) -> KwargType:
     """A kwarg that is one of a few strings (gelu's approximate="none" | "tanh")."""
-    def check(v):
-        if v not in options:
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or v not in options:
             raise ValueError(f"must be one of {', '.join(repr(o) for o in options)}")
         return v
     return KwargType(" | ".join(f'"{o}"' for o in options), check)
 
 
-def _pad_width(v):
+def _pad_width(v: Any) -> int | tuple[int, ...] | tuple[tuple[int, ...], ...]:
     """numpy's pad_width: n, (before, after), or one (before, after) per axis."""
     if isinstance(v, np.ndarray):
         v = v.tolist()
@@ -97,22 +104,22 @@ def _pad_width(v):
     return tuple(_ints(x) for x in v)
 
 
-def _bool(v):
+def _bool(v: Any) -> bool:
     if not isinstance(v, (bool, np.bool_)):
         raise ValueError("must be true or false")
     return bool(v)
 
 
-def _dtype(v):
+def _dtype(v: Any) -> str:
     if not isinstance(v, str) or v not in DTYPES:
         raise ValueError(f"must be one of {', '.join(DTYPES)}")
     return v
 
 
-def _key(v):
+def _key(v: Any) -> tuple[int | slice | EllipsisType | None, ...]:
     """An index key: a list of int, null (new axis), "..." or a slice string "start:stop:step"."""
     items = v if isinstance(v, (list, tuple)) else [v]
-    key = []
+    key: list[int | slice | EllipsisType | None] = []
     for item in items:
         if item is None or item is Ellipsis or isinstance(item, slice):
             key.append(item)
@@ -136,18 +143,34 @@ def _key(v):
     return tuple(key)
 
 
-Int = KwargType("int", _int)
-OptInt = KwargType("int | null", _opt(_int))
-Axes = KwargType("int | int[] | null", _opt(_axes))
-Ints = KwargType("int[] | null", _opt(_ints))
-Shape = KwargType("int[]", _shape)
-Number = KwargType("number", _number)
-OptNumber = KwargType("number | null", _opt(_number))
-Bool = KwargType("bool", _bool)
-DType = KwargType("dtype", _dtype)
-Key = KwargType("index key", _key)
-IntOrInts = KwargType("int | int[]", _axes)
-PadWidth = KwargType("int | int[] | int[][]", _pad_width)
+Int = Annotated[int, KwargType("int", _int)]
+OptInt = Annotated[int | None, KwargType("int | null", _opt(_int))]
+Axes = Annotated[int | tuple[int, ...] | None, KwargType("int | int[] | null", _opt(_axes))]
+Ints = Annotated[tuple[int, ...] | None, KwargType("int[] | null", _opt(_ints), sizes=True)]
+Shape = Annotated[tuple[int, ...], KwargType("int[]", _shape, sizes=True)]
+Number = Annotated[int | float, KwargType("number", _number)]
+OptNumber = Annotated[int | float | None, KwargType("number | null", _opt(_number))]
+Bool = Annotated[bool, KwargType("bool", _bool)]
+DType = Annotated[str, KwargType("dtype", _dtype)]
+Key = Annotated[tuple[int | slice | EllipsisType | None, ...], KwargType("index key", _key)]
+IntOrInts = Annotated[int | tuple[int, ...], KwargType("int | int[]", _axes, sizes=True)]
+PadWidth = Annotated[int | tuple[int, ...] | tuple[tuple[int, ...], ...],
+                     KwargType("int | int[] | int[][]", _pad_width)]
+
+
+def kwarg_type(annotation: object) -> KwargType | None:
+    """The KwargType an op's forward gives a kwarg by its annotation (a type above, a Literal of strings, or a
+    KwargType itself); None when the annotation is none of these."""
+    if isinstance(annotation, KwargType):
+        return annotation
+    if typing.get_origin(annotation) is Annotated:
+        found = [m for m in typing.get_args(annotation)[1:] if isinstance(m, KwargType)]
+        return found[0] if found else None
+    if typing.get_origin(annotation) is Literal:
+        options = typing.get_args(annotation)
+        return choice(*options) if options and all(isinstance(o, str) for o in options) else None
+    return None
+
 
 # PyTorch's spellings of kwargs, accepted by every op that has the numpy kwarg they stand for (the first
 # one the op has, for a spelling that stands for several)

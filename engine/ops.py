@@ -507,7 +507,9 @@ def mean(a, *, axis: Axes = None, keepdims: Bool = False):
     if a.dtype.kind != "f":  # numpy accumulates integers and booleans in float64
         return np.mean(a, axis=axis, keepdims=keepdims)
     # the same float sum and division as np.mean, without its Python wrapper (most of the cost on small tensors)
-    return np.true_divide(np.add.reduce(a, axis=axis, keepdims=keepdims), _count(a.shape, axis))
+    # (numpy's stubs take keepdims only as a literal True or False)
+    return np.true_divide(np.add.reduce(a, axis=axis, keepdims=keepdims),  # type: ignore[call-overload]
+                          _count(a.shape, axis))
 
 
 def _exclusive_prod(F, a, axis):

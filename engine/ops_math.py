@@ -4,13 +4,14 @@ Declared like the ops of `ops.py`; vjps are written with F's ops so that they ar
 """
 
 import math
+from typing import Literal
 
 import numpy as np
 
 from .errors import OpError
 from .ops import broadcast
 from .ops import sigmoid as _sigmoid
-from .registry import Number, choice, family, op
+from .registry import Number, family, op
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -229,7 +230,7 @@ def _gelu_grad(F, g, ans, a, approximate):
 
 
 @op(vjp=(_gelu_grad,), saves="inputs")
-def gelu(a, *, approximate: choice("none", "tanh") = "none"):
+def gelu(a, *, approximate: Literal["none", "tanh"] = "none"):
     """a * Phi(a), Phi the standard normal CDF; approximate="tanh" uses the tanh formula."""
     x = _float(a)
     if approximate == "tanh":

@@ -7,11 +7,12 @@ gradients are differentiable again.
 
 import builtins
 import math
+from typing import Literal
 
 import numpy as np
 
 from .errors import ShapeError
-from .registry import Axes, Bool, Int, IntOrInts, Number, OptInt, PadWidth, choice, family, op
+from .registry import Axes, Bool, Int, IntOrInts, Number, OptInt, PadWidth, family, op
 from .tensor import Tensor
 
 
@@ -241,7 +242,7 @@ def _pad_name(kwargs, inputs):
 
 
 @op(vjp=(_pad_grad,), shape=_pad_shape, check_shape=True, grad_fn=_pad_name, torch="torch.nn.functional.pad")
-def pad(a, *, pad_width: PadWidth, mode: choice("constant", "reflect", "replicate", "edge") = "constant",
+def pad(a, *, pad_width: PadWidth, mode: Literal["constant", "reflect", "replicate", "edge"] = "constant",
         value: Number = 0):
     """Pad with numpy's pad_width (n, [before, after], or one pair per axis, first axis first): mode
     "constant" fills with value, "reflect" mirrors without repeating the edge, "replicate" (numpy's "edge")

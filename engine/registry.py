@@ -15,29 +15,37 @@ import difflib
 import inspect
 import reprlib
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeAlias
+
+from numpy.typing import NDArray
 
 from .errors import OpError
-from .graph import Node
-from .kwarg_types import (  # noqa: F401  (op modules import the kwarg types from here, next to `op`)
+from .graph import GradFnRule, Node
+from .kwarg_types import (  # op modules import the kwarg types from here, next to `op`
     KWARG_ALIASES,
-    Axes,
-    Bool,
-    DType,
-    Int,
-    IntOrInts,
-    Ints,
-    Key,
     KwargType,
-    Number,
-    OptInt,
-    OptNumber,
-    PadWidth,
-    Shape,
-    choice,
+    kwarg_type,
 )
+from .kwarg_types import Axes as Axes
+from .kwarg_types import Bool as Bool
+from .kwarg_types import DType as DType
+from .kwarg_types import Int as Int
+from .kwarg_types import IntOrInts as IntOrInts
+from .kwarg_types import Ints as Ints
+from .kwarg_types import Key as Key
+from .kwarg_types import Number as Number
+from .kwarg_types import OptInt as OptInt
+from .kwarg_types import OptNumber as OptNumber
+from .kwarg_types import PadWidth as PadWidth
+from .kwarg_types import Shape as Shape
+from .kwarg_types import choice as choice
 from .tensor import Tensor
+
+# rule(F, g, ans, *inputs, **kwargs) -> the gradient of one input (see `op`); F is a VjpNamespace of reverse mode
+VjpRule: TypeAlias = Callable[..., Any]
+# shape(*input shapes, **kwargs) -> the result's shape
+ShapeRule: TypeAlias = Callable[..., tuple[int, ...]]
 
 # ---------------------------------------------------------------------------- declarations
 
@@ -62,8 +70,11 @@ def _short(v) -> str:
 class OpDef:
     """Everything known about one op, read off its declaration. Calling it applies the op."""
 
-    def __init__(self, forward, *, vjp, grad_fn, saves, shape, method, check_shape, int_args, public,
-                 aliases=(), family=None, torch=None, promote_0d=False, batched=False, jvp=None):
+    def __init__(self, forward: Callable[..., Any], *, vjp: tuple[VjpRule | None, ...] | VjpRule | None,
+                 grad_fn: str | GradFnRule | None, saves: str, shape: ShapeRule | None, method: bool,
+                 check_shape: bool, int_args: Sequence[int], public: bool, aliases: Iterable[str] = (),
+                 family: str | None = None, torch: str | None = None, promote_0d: bool = False,
+                 batched: bool | tuple[VjpRule | None, ...] | VjpRule = False, jvp: str | None = None):
         self.name = forward.__name__.rstrip("_")
         self.aliases = tuple(aliases)
         self.family = family
@@ -99,13 +110,18 @@ class OpDef:
         positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self.args = [p.name for p in positional]
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
-        self.arity = None if self.variadic else len(self.args)
+        self.arity: int | None = None if self.variadic else len(self.args)
         # trailing tensor arguments with a default (None) may be left out, as torch's bias and weight
         self.min_arity = None if self.variadic else sum(1 for p in positional if p.default is p.empty)
-        self.kwargs = {p.name: (p.annotation, p.default) for p in params if p.kind is p.KEYWORD_ONLY}
-        for kname, (ktype, _) in self.kwargs.items():
-            if not isinstance(ktype, KwargType):
-                raise TypeError(f"op '{self.name}': kwarg '{kname}' needs a KwargType annotation (Int, Axes, ...)")
+        # kwarg -> (its type, its default or inspect.Parameter.empty when required)
+        self.kwargs: dict[str, tuple[KwargType, Any]] = {}
+        for p in params:
+            if p.kind is p.KEYWORD_ONLY:
+                ktype = kwarg_type(p.annotation)
+                if ktype is None:
+                    raise TypeError(f"op '{self.name}': kwarg '{p.name}' needs a KwargType annotation "
+                                    "(Int, Axes, ..., or a Literal of strings)")
+                self.kwargs[p.name] = (ktype, p.default)
         # torch spelling -> kwarg, derived from the one table of kwarg spellings
         self.kwarg_aliases = {alias: next(k for k in targets if k in self.kwargs)
                               for alias, targets in KWARG_ALIASES.items() if any(k in self.kwargs for k in targets)}
@@ -119,34 +135,35 @@ class OpDef:
         self.broadcasts = getattr(shape, "__name__", None) == "broadcast"
         # torch names some nodes by overload (sum over dims is SumBackward1): a callable picks the name
         # from the node's kwargs and inputs; the catalog shows its choice for default kwargs (inputs None)
-        self.grad_fn_rule = grad_fn if callable(grad_fn) else None
-        self.grad_fn = (grad_fn(dict(self.defaults), None) if self.grad_fn_rule else grad_fn) or \
-            "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
+        self.grad_fn_rule: GradFnRule | None = grad_fn if callable(grad_fn) else None
+        named = grad_fn(dict(self.defaults), None) if callable(grad_fn) else grad_fn
+        self.grad_fn: str = named or "".join(p.capitalize() for p in self.name.split("_")) + "Backward0"
         self._check_vjp(self.vjp)
         if self.batch_vjp is not self.vjp:
             self._check_vjp(self.batch_vjp)
         self.plain_vjp = self._plain_vjp()
         # the engine function of this op (variadic ops also take one list); set by forward dispatch
-        self.function: Callable[..., Tensor] | None = None
+        self.function: Callable[..., Tensor] = _not_bound
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if name in _REFIT and "plain_vjp" in self.__dict__:  # a rule replaced later (a test, a patch) takes effect
             object.__setattr__(self, "plain_vjp", self._plain_vjp())
 
-    def __call__(self, *args, **kwargs) -> Tensor:
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         return self.function(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
-    def _check_vjp(self, vjp) -> None:
+    def _check_vjp(self, vjp: tuple[VjpRule | None, ...] | VjpRule | None) -> None:
         """Every rule must accept (F, g, ans, *inputs, **complete kwargs): checked here, not at backward."""
         if vjp is None:
             return
-        arity = 1 if self.variadic else self.arity
+        arity = 1 if self.arity is None else self.arity
         call = (None, None, None) + (None,) * arity
         kwargs = dict.fromkeys(self.kwargs)
+        rules: list[Any]  # as declared: checked below
         if self.variadic:
             rules = [vjp]
         else:
@@ -171,7 +188,7 @@ class OpDef:
     def differentiable(self) -> bool:
         return self.vjp is not None
 
-    def check_kwargs(self, kwargs: dict) -> dict:
+    def check_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         clean = {}
         for k, v in kwargs.items():
             if k in self.kwarg_aliases and k not in self.kwargs:
@@ -187,13 +204,13 @@ class OpDef:
                 raise OpError(f"'{self.name}' kwarg '{k}' {e} (got {_short(v)})") from None
         return clean
 
-    def complete_kwargs(self, kwargs: dict) -> dict:
+    def complete_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Checked kwargs with every missing optional one at its default, in declaration order."""
         if len(kwargs) == len(self.kwargs):
             return kwargs
         return {**self.defaults, **kwargs}
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """The op's catalog entry: how to call it, as plain lists, dicts and strings."""
         return {
             "name": self.name,
@@ -251,15 +268,17 @@ class OpDef:
                     None if nb is None or fb is None else fb(F, g, ans, a, b))
         return binary
 
-    def call_vjp(self, F, g, node: Node, create_graph: bool, wanted=None):
+    def call_vjp(self, F: Any, g: Any, node: Node, create_graph: bool,
+                 wanted: Sequence[bool] | None = None) -> Sequence[Any]:
         """The gradients for node's inputs (None where there is none); `wanted`, when given, says which
         inputs to compute them for (engine.grad needs only those that lead to its inputs); else every input
         that goes somewhere."""
+        # what the node saved of its inputs (a node whose vjp runs holds them: a freed one is refused first)
+        inputs: Any = node.inputs
+        ans: Tensor | NDArray[Any] | None
         if create_graph:
-            inputs = node.inputs
             ans = None if node.out is None else Tensor._make(node.out, node)
         else:  # saved Tensors are read as arrays; a node that saved no inputs holds only their Meta
-            inputs = node.inputs
             if self.saves_inputs:  # unrolled: a comprehension is a function call of its own in this hot loop
                 if len(inputs) == 1:
                     a = inputs[0]
@@ -270,7 +289,7 @@ class OpDef:
                 else:
                     inputs = [x.data if type(x) is Tensor else x for x in inputs]
             ans = node.out
-        vjp = self.vjp
+        vjp: Any = self.vjp  # a tuple of rules or, for a variadic op, one rule giving every gradient
         if wanted is not None:
             if type(vjp) is tuple:
                 return tuple(None if not w or f is None else f(F, g, ans, *inputs, **node.kwargs)
@@ -286,9 +305,10 @@ class OpDef:
                 return (None if na is None or fa is None else fa(F, g, ans, *inputs, **kw),
                         None if nb is None or fb is None else fb(F, g, ans, *inputs, **kw))
             return [None if n is None or f is None else f(F, g, ans, *inputs, **kw) for f, n in zip(vjp, node.next)]
-        return vjp(F, g, ans, *inputs, **node.kwargs)
+        grads: Sequence[Any] = vjp(F, g, ans, *inputs, **node.kwargs)
+        return grads
 
-    def call_batch_vjp(self, F, g, node: Node, create_graph: bool, wanted):
+    def call_batch_vjp(self, F: Any, g: Any, node: Node, create_graph: bool, wanted: Sequence[bool]) -> tuple[Any, ...]:
         """The vjp of a batched backward: g and every gradient carry one leading batch axis.
 
         `wanted[i]` says whether input i's gradient is needed (a batch of gradients for a tensor nobody
@@ -311,7 +331,11 @@ class OpDef:
         return tuple(gi if w else None for gi, w in zip(grads, wanted))
 
 
-def _plain(v):
+def _not_bound(*args: Any, **kwargs: Any) -> Tensor:
+    raise RuntimeError("forward dispatch is not loaded: import engine")
+
+
+def _plain(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
 
 
@@ -327,7 +351,7 @@ def family(name: str) -> None:
     _FAMILIES[sys._getframe(1).f_globals["__name__"]] = name
 
 
-def _family_of(forward) -> str:
+def _family_of(forward: Callable[..., Any]) -> str:
     # without a family() call, a module engine/ops_<family>.py names the family of its ops
     module = forward.__module__
     return _FAMILIES.get(module) or module.rpartition(".")[2].removeprefix("ops_").replace("_", " ")
@@ -352,8 +376,11 @@ def close_ops(name: str) -> list[str]:
     return difflib.get_close_matches(name, [n for n, o in OPS.items() if o.public] + list(ALIASES), n=3)
 
 
-def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape=False, int_args=(),
-       public=True, aliases=(), family=None, torch=None, promote_0d=False, batched=False, jvp=None):
+def op(*, vjp: tuple[VjpRule | None, ...] | VjpRule | None = None, grad_fn: str | GradFnRule | None = None,
+       saves: str = "", shape: ShapeRule | None = None, method: bool = True, check_shape: bool = False,
+       int_args: Sequence[int] = (), public: bool = True, aliases: Iterable[str] = (), family: str | None = None,
+       torch: str | None = None, promote_0d: bool = False, batched: bool | tuple[VjpRule | None, ...] | VjpRule = False,
+       jvp: str | None = None) -> Callable[[Callable[..., Any]], OpDef]:
     """Declare an op. The decorated function is its numpy forward; the declaration returns its OpDef,
     which applies the op when called.
 
@@ -381,7 +408,7 @@ def op(*, vjp=None, grad_fn=None, saves="", shape=None, method=True, check_shape
     cotangent (right for any op, a few recorded ops of work).
     """
 
-    def declare(forward) -> OpDef:
+    def declare(forward: Callable[..., Any]) -> OpDef:
         opdef = OpDef(forward, vjp=vjp, grad_fn=grad_fn, saves=saves, shape=shape, method=method,
                       check_shape=check_shape, int_args=int_args, public=public, aliases=aliases,
                       family=family or _family_of(forward), torch=torch, promote_0d=promote_0d,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -58,7 +58,8 @@ class State:
 # ---------------------------------------------------------------------------- dump
 
 def _address(arr: np.ndarray) -> int:
-    return arr.__array_interface__["data"][0]
+    address: int = arr.__array_interface__["data"][0]  # (numpy types the interface as a dict of Any)
+    return address
 
 
 class _Dumper:
@@ -239,13 +240,13 @@ def _int(v: Any, what: str, lo: int = 0, hi: int = 1 << 62) -> int:
     return v
 
 
-def _list(v: Any, what: str) -> list:
+def _list(v: Any, what: str) -> list[Any]:
     if type(v) is not list:
         raise _fail(f"{what} must be a list")
     return v
 
 
-def _dict(v: Any, what: str) -> dict:
+def _dict(v: Any, what: str) -> dict[str, Any]:
     if type(v) is not dict:
         raise _fail(f"{what} must be an object")
     return v
@@ -264,12 +265,16 @@ def _shape(v: Any, what: str) -> tuple[int, ...]:
     return tuple(_int(s, f"{what} shape item") for s in dims)
 
 
-def check_sizes(blobs: Mapping[str, Any], limits: Limits, nodes: int = 0, tensors: int = 0) -> dict[str, tuple]:
+# blob id -> (dtype, shape, nbytes)
+BlobSizes: TypeAlias = dict[str, tuple[np.dtype[Any], tuple[int, ...], int]]
+
+
+def check_sizes(blobs: object, limits: Limits, nodes: int = 0, tensors: int = 0) -> BlobSizes:
     """Dtype, shape and byte size of every blob, checked against the limits from the manifest alone.
 
     Returns blob id -> (dtype, shape, nbytes) for `load` and for readers that must size byte ranges first.
     """
-    out: dict[str, tuple] = {}
+    out: BlobSizes = {}
     total = nodes * NODE_BYTES + tensors * TENSOR_BYTES
     for bid, meta in _dict(blobs, "blobs").items():
         meta = _dict(meta, f"blob {bid[:40]!r}")
@@ -348,7 +353,7 @@ def load_state(manifest: Mapping[str, Any], blobs: Mapping[str, Any], limits: Li
         raise _fail(f"the snapshot is not valid: {e}"[:300]) from None
 
 
-def _load(manifest, blobs, limits, given) -> Loaded:
+def _load(manifest: object, blobs: Mapping[str, Any], limits: Limits, given: Mapping[str, np.ndarray]) -> Loaded:
     manifest = _dict(manifest, "the manifest")
     if manifest.get("format") != FORMAT:
         raise _fail(f"unknown format {str(manifest.get('format'))[:20]!r} (this server reads format {FORMAT})")
@@ -362,7 +367,7 @@ _STATE_KEYS = {"step", "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_
 class _Loader:
     """Reads a manifest in dependency order (blobs, arrays, tensors, nodes, bindings), checking as it goes."""
 
-    def __init__(self, manifest: dict, limits: Limits):
+    def __init__(self, manifest: dict[str, Any], limits: Limits):
         self.manifest = manifest
         self.limits = limits
         self.node_specs = _list(manifest.get("nodes"), "nodes")
@@ -573,7 +578,7 @@ class _Loader:
             raise _fail(f"{where} sends a gradient to tensor {leaf}, which is not a leaf requiring grad")
         return self.tensors[leaf]
 
-    def read_node(self, i: int, spec: dict, retained: list[tuple[int, int]]) -> Node:
+    def read_node(self, i: int, spec: dict[str, Any], retained: list[tuple[int, int]]) -> Node:
         where = f"node {i}"
         name = spec.get("op")
         opdef = OPS.get(name) if type(name) is str else None

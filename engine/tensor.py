@@ -8,11 +8,13 @@ reaches it without this module importing its importers.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from .errors import BackwardError, DTypeError, TensorError
-from .graph import Meta, VersionCounter, keep_values, set_attr
+from .graph import Meta, Node, VersionCounter, keep_values, set_attr
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 # the dtypes a tensor may have, by the names programs use
@@ -20,7 +22,7 @@ DTYPES = {name: np.dtype(t) for name, t in
           [("float32", np.float32), ("float64", np.float64), ("int64", np.int64), ("bool", np.bool_)]}
 
 
-def dtype_of(name) -> np.dtype:
+def dtype_of(name: DTypeLike) -> np.dtype[Any]:
     if isinstance(name, str):
         if name not in DTYPES:
             raise DTypeError(f"unknown dtype {name!r} (known: {', '.join(DTYPES)})")
@@ -28,7 +30,7 @@ def dtype_of(name) -> np.dtype:
     return np.dtype(name)
 
 
-def as_array(value, dtype=None) -> np.ndarray:
+def as_array(value: object, dtype: DTypeLike | None = None) -> NDArray[Any]:
     """Read a number, nested list or ndarray as torch.tensor does: floats become float32."""
     if isinstance(value, Tensor):
         value = value.data
@@ -37,7 +39,7 @@ def as_array(value, dtype=None) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value if dtype is None or value.dtype == dtype else value.astype(dtype)
     try:
-        arr = np.array(value, dtype=dtype)
+        arr: NDArray[Any] = np.array(value, dtype=dtype)
     except (ValueError, TypeError, OverflowError) as e:
         raise TensorError(_why_unreadable(value, e)) from None
     if arr.dtype.kind not in "biuf":
@@ -50,7 +52,7 @@ def as_array(value, dtype=None) -> np.ndarray:
     return arr
 
 
-def _why_unreadable(value, e: Exception) -> str:
+def _why_unreadable(value: object, e: Exception) -> str:
     text = str(e)
     if "inhomogeneous" in text or "sequence" in text:
         return "ragged nested list: every row must have the same length"
@@ -64,7 +66,12 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    data: NDArray[Any]
+    grad: NDArray[Any] | None
+    grad_fn: Node | None
+    requires_grad: bool
+
+    def __init__(self, data: object, requires_grad: bool = False, dtype: DTypeLike | None = None):
         self.data = as_array(data, dtype)
         self.grad = None
         self.grad_fn = None
@@ -74,7 +81,7 @@ class Tensor:
             self.requires_grad_(True)
 
     @classmethod
-    def _make(cls, data: np.ndarray, grad_fn) -> Tensor:
+    def _make(cls, data: NDArray[Any], grad_fn: Node | None) -> Tensor:
         t = cls.__new__(cls)
         t.data = data
         t.grad = None
@@ -127,7 +134,7 @@ class Tensor:
         counter = self._counter()
         set_attr(counter, "value", counter.value + 1)
 
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    def backward(self, gradient: object = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate d self / d leaf into every leaf's grad (engine.backward)."""
         _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
@@ -140,7 +147,7 @@ class Tensor:
         return self.data.shape
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         return self.data.dtype
 
     @property
@@ -154,13 +161,13 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
-    def numpy(self) -> np.ndarray:
+    def numpy(self) -> NDArray[Any]:
         return self.data
 
-    def item(self):
+    def item(self) -> Any:  # a python number of the dtype's kind
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:  # nested lists, or a number for a 0-d tensor
         return self.data.tolist()
 
     def __repr__(self) -> str:
@@ -177,8 +184,36 @@ class Tensor:
 
     __hash__ = object.__hash__  # tensors are identities in the graph, like torch tensors
 
+    if TYPE_CHECKING:  # the operators, bound from the op table by the binding step (functions.py)
+        def __add__(self, other: Operand) -> Tensor: ...
+        def __radd__(self, other: Operand) -> Tensor: ...
+        def __sub__(self, other: Operand) -> Tensor: ...
+        def __rsub__(self, other: Operand) -> Tensor: ...
+        def __mul__(self, other: Operand) -> Tensor: ...
+        def __rmul__(self, other: Operand) -> Tensor: ...
+        def __truediv__(self, other: Operand) -> Tensor: ...
+        def __rtruediv__(self, other: Operand) -> Tensor: ...
+        def __pow__(self, other: Operand) -> Tensor: ...
+        def __rpow__(self, other: Operand) -> Tensor: ...
+        def __matmul__(self, other: Operand) -> Tensor: ...
+        def __rmatmul__(self, other: Operand) -> Tensor: ...
+        # (an array on the other side works too, but numpy's own comparison stubs would claim it first)
+        def __lt__(self, other: Tensor | float) -> Tensor: ...
+        def __le__(self, other: Tensor | float) -> Tensor: ...
+        def __gt__(self, other: Tensor | float) -> Tensor: ...
+        def __ge__(self, other: Tensor | float) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+        def __abs__(self) -> Tensor: ...
+        def __getitem__(self, key: Any) -> Tensor: ...
+        @property
+        def T(self) -> Tensor: ...
 
-def _not_installed(*args, **kwargs) -> None:
+
+# what an operator takes on its other side: a tensor, an array or a python number
+Operand: TypeAlias = "Tensor | NDArray[Any] | int | float"
+
+
+def _not_installed(*args: object, **kwargs: object) -> None:
     raise RuntimeError("reverse mode is not loaded: import engine")
 
 
@@ -195,7 +230,7 @@ def install_backward(backward: Callable[..., None]) -> None:
 NUMBER_META = Meta((), None)  # every Python number's (shared: nothing changes a Meta)
 
 
-def meta_of(x) -> Meta:
+def meta_of(x: Any) -> Meta:
     """Shape and dtype of a Tensor, array, number or Meta."""
     t = type(x)
     if t is Tensor:
@@ -204,7 +239,8 @@ def meta_of(x) -> Meta:
     if t is np.ndarray:
         return Meta(x.shape, x.dtype)
     if t is Meta:
-        return x
+        meta: Meta = x
+        return meta
     if t is float or t is int or t is bool:
         return NUMBER_META
     return Meta(np.shape(x), getattr(x, "dtype", None))
