@@ -32,6 +32,7 @@ serve: $(STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check conftest.py engine app tests bench examples openapi/generate_clients.py $(PY_LAYER)
+	$(BIN)/mypy -p engine  # strict, as pyproject.toml sets it
 	$(BIN)/mypy --strict examples/*.py
 	cd openapi/clients/python/src && ../../../../$(BIN)/mypy --strict $(subst openapi/clients/python/src/,,$(PY_LAYER))
 	$(BIN)/hadolint Dockerfile
