@@ -6,6 +6,8 @@ gradients work. einsum is the workhorse: tensordot and kron differentiate throug
 
 import functools
 import string
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import numpy as np
 
@@ -51,8 +53,8 @@ def _axis_list(x):
     return tuple(out)
 
 
-Subscripts = KwargType("string", _subscripts)
-TensordotAxes = KwargType("int | int[][2]", _tensordot_axes)
+Subscripts = Annotated[str, KwargType("string", _subscripts)]
+TensordotAxes = Annotated[int | tuple[tuple[int, ...], tuple[int, ...]], KwargType("int | int[][2]", _tensordot_axes)]
 
 # ---------------------------------------------------------------------------- einsum
 
@@ -60,14 +62,14 @@ family("linear algebra")
 
 
 @functools.lru_cache(maxsize=512)
-def _explicit(subscripts: str, shapes: tuple) -> tuple[tuple[str, ...], str, dict]:
+def _explicit(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> tuple[tuple[str, ...], str, dict[str, int]]:
     """Subscripts with '...' spelled out as letters and the output made explicit, and each letter's size.
 
     Raises ValueError with the operands' shapes when the subscripts do not fit them.
     """
     shown = " and ".join(str(tuple(s)) for s in shapes)
     lhs, arrow, out = subscripts.partition("->")
-    terms = lhs.split(",")
+    terms: Sequence[str] = lhs.split(",")  # a tuple from the spelled-out '...' on
     if len(terms) != len(shapes):
         raise ValueError(f"einsum subscripts '{subscripts}' name {len(terms)} operand(s), got {len(shapes)} "
                          f"(shapes {shown})")
@@ -93,7 +95,7 @@ def _explicit(subscripts: str, shapes: tuple) -> tuple[tuple[str, ...], str, dic
         if unknown:
             raise ValueError(f"einsum output letter '{sorted(unknown)[0]}' is not in any input")
     else:  # numpy's and torch's implicit output: broadcast dims, then the letters seen once, sorted
-        counts = {}
+        counts: dict[str, int] = {}
         for c in "".join(terms):
             counts[c] = counts.get(c, 0) + 1
         out = "".join(broad) + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in broad))
@@ -180,6 +182,7 @@ def einsum(*operands, subscripts: Subscripts):
 def _tensordot_terms(a, b, axes):
     """tensordot as einsum terms: the contracted axes of a and b share letters."""
     na, nb = len(a), len(b)
+    pairs: list[tuple[Any, Any]]  # (axis of a, axis of b) to contract; an out-of-range one is None until refused
     if isinstance(axes, int):
         if axes > min(na, nb):
             raise ValueError(f"tensordot cannot contract {axes} axes of shapes {tuple(a)} and {tuple(b)}")

@@ -7,6 +7,7 @@ Losses reduce by the mean, as PyTorch's defaults do.
 """
 
 import math
+from typing import Annotated, Literal
 
 import numpy as np
 
@@ -46,9 +47,10 @@ def _opt(check):
     return lambda v: None if v is None else check(v)
 
 
-Size = KwargType("int | int[]", _int_or_ints)
-OptSize = KwargType("int | int[] | null", _opt(_int_or_ints))
-Padding = KwargType('int | int[] | "valid" | "same"', _padding)
+Size = Annotated[int | tuple[int, ...], KwargType("int | int[]", _int_or_ints)]
+OptSize = Annotated[int | tuple[int, ...] | None, KwargType("int | int[] | null", _opt(_int_or_ints))]
+Padding = Annotated[int | tuple[int, ...] | Literal["valid", "same"],
+                    KwargType('int | int[] | "valid" | "same"', _padding)]
 
 
 def _per_dim(name, value, n, what):
@@ -395,12 +397,11 @@ def _max_pool(x, kernel_size, stride, padding):
     xb = x if batched else x[None]
     xp = _padded(xb, pads, -np.inf)
     fp = _padded(np.arange(xb.size).reshape(xb.shape), pads, -1)
-    best = pos = None
-    for _, where in _taps(kernel, stride, (1, 1), out):
+    taps = iter(_taps(kernel, stride, (1, 1), out))
+    _, where = next(taps)  # (a kernel has at least one tap)
+    best, pos = xp[where].copy(), fp[where].copy()
+    for _, where in taps:
         v, p = xp[where], fp[where]
-        if best is None:
-            best, pos = v.copy(), p.copy()
-            continue
         better = (v > best) | (np.isnan(v) & ~np.isnan(best)) | ((pos < 0) & (p >= 0))
         best[better], pos[better] = v[better], p[better]
     return (best, pos) if batched else (best[0], pos[0])

@@ -24,7 +24,6 @@ from .errors import OpError
 from .graph import GradFnRule, Node
 from .kwarg_types import (  # op modules import the kwarg types from here, next to `op`
     KWARG_ALIASES,
-    KwargType,
     kwarg_type,
 )
 from .kwarg_types import Axes as Axes
@@ -34,6 +33,7 @@ from .kwarg_types import Int as Int
 from .kwarg_types import IntOrInts as IntOrInts
 from .kwarg_types import Ints as Ints
 from .kwarg_types import Key as Key
+from .kwarg_types import KwargType as KwargType
 from .kwarg_types import Number as Number
 from .kwarg_types import OptInt as OptInt
 from .kwarg_types import OptNumber as OptNumber
@@ -112,7 +112,8 @@ class OpDef:
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         self.arity: int | None = None if self.variadic else len(self.args)
         # trailing tensor arguments with a default (None) may be left out, as torch's bias and weight
-        self.min_arity = None if self.variadic else sum(1 for p in positional if p.default is p.empty)
+        # (a variadic op takes at least one tensor)
+        self.min_arity = 1 if self.variadic else sum(1 for p in positional if p.default is p.empty)
         # kwarg -> (its type, its default or inspect.Parameter.empty when required)
         self.kwargs: dict[str, tuple[KwargType, Any]] = {}
         for p in params:
