@@ -9,12 +9,16 @@ broadcast shape; `autograd.reduce_grad` sums them to each input's shape in one p
 
 import builtins
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .autograd import sum_to_shape
 from .errors import DTypeError, OpError, ShapeError
 from .registry import (
+    ArrayOrNumber,
+    ArrayOrScalar,
     Axes,
     Bool,
     DType,
@@ -72,7 +76,7 @@ def _axis(axis: int, ndim: int) -> int:
     return axis % ndim
 
 
-def _reduced_axes(shape, axis) -> tuple[int, ...]:
+def _reduced_axes(shape: tuple[int, ...], axis: int | tuple[int, ...] | None) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(len(shape)))
     axes = (axis,) if isinstance(axis, int) else axis
@@ -106,7 +110,7 @@ def _batch_col(F, g, ndim: int):
     return F.reshape(g, shape=tuple(g.shape) + (1,) * ndim)
 
 
-def _count(shape, axis) -> int:
+def _count(shape: tuple[int, ...], axis: int | tuple[int, ...] | None) -> int:
     return math.prod(shape[i] for i in _reduced_axes(shape, axis))
 
 
@@ -136,7 +140,7 @@ def _over_axes(all_name, axes_name):
     return lambda kwargs, inputs: all_name if kwargs.get("axis") is None and not kwargs.get("keepdims") else axes_name
 
 
-def _is_number(x) -> bool:
+def _is_number(x: object) -> bool:
     return getattr(x, "dtype", None) is None  # python numbers, also once freed (their Meta has no dtype)
 
 
@@ -175,28 +179,28 @@ family("arithmetic")
 
 
 @op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: g), shape=broadcast, batched=True, jvp="linear")
-def add(a, b):
+def add(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a + b, broadcasting."""
     return np.add(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g), shape=broadcast, aliases=("subtract",),
     batched=True, jvp="linear")
-def sub(a, b):
+def sub(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a - b, broadcasting."""
     return np.subtract(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g * b, lambda F, g, ans, a, b: g * a), saves="inputs", shape=broadcast,
     aliases=("multiply",), batched=True, jvp="bilinear")
-def mul(a, b):
+def mul(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a * b elementwise, broadcasting."""
     return np.multiply(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g / b, lambda F, g, ans, a, b: -g * a / (b * b)), saves="inputs",
     shape=broadcast, aliases=("divide", "true_divide"), batched=True, jvp="elementwise")
-def div(a, b):
+def div(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a / b (true division), broadcasting."""
     return np.true_divide(a, b)
 
@@ -219,13 +223,13 @@ def _pow_exponent_grad(F, g, ans, a, b):
 
 @op(vjp=(_pow_base_grad, _pow_exponent_grad), saves="inputs output",
     shape=broadcast, grad_fn=_pow_name, aliases=("power",), batched=True, jvp="elementwise")
-def pow(a, b):
+def pow(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a ** b elementwise, broadcasting."""
     return np.power(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a: -g,), aliases=("negative",), batched=True, jvp="linear")
-def neg(a):
+def neg(a: ArrayOrNumber) -> ArrayOrScalar:
     """-a."""
     return np.negative(a)
 
@@ -238,7 +242,7 @@ def _pick(F, g, lose, tie):
 @op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b)),
          lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast,
     batched=True, jvp="elementwise")
-def maximum(a, b):
+def maximum(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Elementwise maximum; at ties the gradient is split evenly, as in PyTorch."""
     return np.maximum(a, b)
 
@@ -246,7 +250,7 @@ def maximum(a, b):
 @op(vjp=(lambda F, g, ans, a, b: _pick(F, g, F.gt(a, b), F.eq(a, b)),
          lambda F, g, ans, a, b: _pick(F, g, F.lt(a, b), F.eq(a, b))), saves="inputs", shape=broadcast,
     batched=True, jvp="elementwise")
-def minimum(a, b):
+def minimum(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Elementwise minimum; at ties the gradient is split evenly, as in PyTorch."""
     return np.minimum(a, b)
 
@@ -257,80 +261,80 @@ family("unary")
 
 
 @op(vjp=(lambda F, g, ans, a: g * F.sign(a),), saves="inputs", aliases=("absolute",), batched=True, jvp="elementwise")
-def abs(a):
+def abs(a: ArrayOrNumber) -> ArrayOrScalar:
     """|a|; the gradient at 0 is 0."""
     return np.abs(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * ans,), saves="output", batched=True, jvp="elementwise")
-def exp(a):
+def exp(a: ArrayOrNumber) -> ArrayOrScalar:
     """e ** a."""
     return np.exp(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / a,), saves="inputs", batched=True, jvp="elementwise")
-def log(a):
+def log(a: ArrayOrNumber) -> ArrayOrScalar:
     """Natural logarithm."""
     return np.log(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / (a + 1.0),), saves="inputs", grad_fn="Log1PBackward0",
     batched=True, jvp="elementwise")
-def log1p(a):
+def log1p(a: ArrayOrNumber) -> ArrayOrScalar:
     """log(1 + a), accurate for small a."""
     return np.log1p(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * (ans + 1.0),), saves="output", batched=True, jvp="elementwise")
-def expm1(a):
+def expm1(a: ArrayOrNumber) -> ArrayOrScalar:
     """e ** a - 1, accurate for small a."""
     return np.expm1(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / (ans * 2.0),), saves="output", batched=True, jvp="elementwise")
-def sqrt(a):
+def sqrt(a: ArrayOrNumber) -> ArrayOrScalar:
     """Square root."""
     return np.sqrt(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * (a * 2.0),), saves="inputs", grad_fn="PowBackward0", batched=True, jvp="elementwise")
-def square(a):
+def square(a: ArrayOrNumber) -> ArrayOrScalar:
     """a ** 2."""
     return np.square(a)
 
 
 @op(vjp=(lambda F, g, ans, a: -g * (ans * ans),), saves="output", batched=True, jvp="elementwise")
-def reciprocal(a):
+def reciprocal(a: ArrayOrNumber) -> ArrayOrScalar:
     """1 / a."""
     return np.reciprocal(a) if np.asarray(a).dtype.kind == "f" else np.true_divide(1.0, a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * F.cos(a),), saves="inputs", batched=True, jvp="elementwise")
-def sin(a):
+def sin(a: ArrayOrNumber) -> ArrayOrScalar:
     """Sine (radians)."""
     return np.sin(a)
 
 
 @op(vjp=(lambda F, g, ans, a: -g * F.sin(a),), saves="inputs", batched=True, jvp="elementwise")
-def cos(a):
+def cos(a: ArrayOrNumber) -> ArrayOrScalar:
     """Cosine (radians)."""
     return np.cos(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * (ans * ans + 1.0),), saves="output", batched=True, jvp="elementwise")
-def tan(a):
+def tan(a: ArrayOrNumber) -> ArrayOrScalar:
     """Tangent (radians)."""
     return np.tan(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * (1.0 - ans * ans),), saves="output", batched=True, jvp="elementwise")
-def tanh(a):
+def tanh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Hyperbolic tangent."""
     return np.tanh(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * (ans * (1.0 - ans)),), saves="output", batched=True, jvp="elementwise")
-def sigmoid(a):
+def sigmoid(a: ArrayOrNumber) -> ArrayOrScalar:
     """1 / (1 + e ** -a), computed without overflow."""
     a = np.asarray(a)
     if a.dtype.kind != "f":
@@ -341,14 +345,14 @@ def sigmoid(a):
 
 @op(vjp=(lambda F, g, ans, a: F.where(F.logical_not(F.le(ans, 0)), g, 0.0),), saves="output",
     batched=True, jvp="elementwise")  # NaN passes g
-def relu(a):
+def relu(a: ArrayOrNumber) -> ArrayOrScalar:
     """max(a, 0); the gradient at 0 is 0, as in PyTorch."""
     return np.maximum(a, 0)
 
 
 @op(vjp=(lambda F, g, ans, a: g * F.sigmoid(a),), saves="inputs", torch="torch.nn.functional.softplus",
     batched=True, jvp="elementwise")
-def softplus(a):
+def softplus(a: ArrayOrNumber) -> ArrayOrScalar:
     """log(1 + e ** a), computed without overflow."""
     return np.logaddexp(np.zeros((), dtype=np.result_type(a, np.float32)), a)
 
@@ -371,7 +375,7 @@ def _clip_mask(F, a, min, max):
 @op(vjp=(lambda F, g, ans, a, min, max:
          g if min is None and max is None else F.where(_clip_mask(F, a, min, max), g, 0.0),),
     saves="inputs", grad_fn="ClampBackward1", aliases=("clamp",), torch="torch.clamp", batched=True, jvp="elementwise")
-def clip(a, *, min: OptNumber = None, max: OptNumber = None):
+def clip(a: ArrayOrNumber, *, min: OptNumber = None, max: OptNumber = None) -> ArrayOrScalar:
     """Limit a to [min, max] (either bound may be null); the gradient passes where min <= a <= max.
     Integer and bool tensors with a float bound give float32, as in torch."""
     a = np.asarray(a)
@@ -389,7 +393,7 @@ def clip(a, *, min: OptNumber = None, max: OptNumber = None):
 @op(vjp=(None, lambda F, g, ans, cond, a, b: F.where(cond, g, 0.0),
          lambda F, g, ans, cond, a, b: F.where(cond, 0.0, g)), saves="inputs", shape=broadcast,
     method=False, batched=True, jvp="elementwise")  # torch's Tensor.where(cond, other): another argument order
-def where(cond, a, b):
+def where(cond: ArrayOrNumber, a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a where cond is true, else b (cond is read as booleans), broadcasting."""
     return np.where(np.asarray(cond).astype(bool, copy=False), a, b)
 
@@ -400,7 +404,7 @@ def _zero_grad(F, g, ans, a):
 
 
 @op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
-def sign(a):
+def sign(a: ArrayOrNumber) -> ArrayOrScalar:
     """-1, 0 or 1 by the sign of a (0 at NaN, as torch; bools stay bools); zero gradient."""
     a = np.asarray(a)
     if a.dtype.kind == "b":
@@ -410,19 +414,19 @@ def sign(a):
 
 
 @op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
-def floor(a):
+def floor(a: ArrayOrNumber) -> ArrayOrScalar:
     """Round down; zero gradient."""
     return np.floor(a)
 
 
 @op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
-def ceil(a):
+def ceil(a: ArrayOrNumber) -> ArrayOrScalar:
     """Round up; zero gradient."""
     return np.ceil(a)
 
 
 @op(vjp=(_zero_grad,), batched=True, jvp="elementwise")
-def round(a):
+def round(a: ArrayOrNumber) -> ArrayOrScalar:
     """Round half to even (as numpy and PyTorch do); zero gradient."""
     return np.round(a)
 
@@ -433,55 +437,55 @@ family("comparison")
 
 
 @op(shape=broadcast, aliases=("greater",))
-def gt(a, b):
+def gt(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a > b (bool), broadcasting."""
     return np.greater(a, b)
 
 
 @op(shape=broadcast, aliases=("greater_equal",))
-def ge(a, b):
+def ge(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a >= b (bool), broadcasting."""
     return np.greater_equal(a, b)
 
 
 @op(shape=broadcast, aliases=("less",))
-def lt(a, b):
+def lt(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a < b (bool), broadcasting."""
     return np.less(a, b)
 
 
 @op(shape=broadcast, aliases=("less_equal",))
-def le(a, b):
+def le(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a <= b (bool), broadcasting."""
     return np.less_equal(a, b)
 
 
 @op(shape=broadcast)
-def eq(a, b):
+def eq(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a == b (bool), broadcasting."""
     return np.equal(a, b)
 
 
 @op(shape=broadcast, aliases=("not_equal",))
-def ne(a, b):
+def ne(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a != b (bool), broadcasting."""
     return np.not_equal(a, b)
 
 
 @op(shape=broadcast)
-def logical_and(a, b):
+def logical_and(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a and b (bool), broadcasting."""
     return np.logical_and(a, b)
 
 
 @op(shape=broadcast)
-def logical_or(a, b):
+def logical_or(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """a or b (bool), broadcasting."""
     return np.logical_or(a, b)
 
 
 @op()
-def logical_not(a):
+def logical_not(a: ArrayOrNumber) -> ArrayOrScalar:
     """not a (bool)."""
     return np.logical_not(a)
 
@@ -493,7 +497,7 @@ family("reductions")
 
 @op(vjp=(lambda F, g, ans, a, axis, keepdims: _expand(F, g, a.shape, axis, keepdims),),
     grad_fn=_over_axes("SumBackward0", "SumBackward1"), batched=True, jvp="linear")
-def sum(a, *, axis: Axes = None, keepdims: Bool = False):
+def sum(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Sum over axis (all axes when null)."""
     return np.sum(a, axis=axis, keepdims=keepdims)
 
@@ -501,7 +505,7 @@ def sum(a, *, axis: Axes = None, keepdims: Bool = False):
 @op(vjp=(lambda F, g, ans, a, axis, keepdims:
          _expand(F, g, a.shape, axis, keepdims) * (1.0 / builtins.max(_count(a.shape, axis), 1)),),
     grad_fn=_over_axes("MeanBackward0", "MeanBackward1"), batched=True, jvp="linear")
-def mean(a, *, axis: Axes = None, keepdims: Bool = False):
+def mean(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Mean over axis (all axes when null)."""
     a = np.asarray(a)
     if a.dtype.kind != "f":  # numpy accumulates integers and booleans in float64
@@ -541,7 +545,7 @@ def _prod_grad(F, g, ans, a, axis, keepdims):
 
 
 @op(vjp=(_prod_grad,), saves="inputs output", grad_fn=_over_axes("ProdBackward0", "ProdBackward1"), batched=True)
-def prod(a, *, axis: Axes = None, keepdims: Bool = False):
+def prod(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Product over axis (all axes when null)."""
     return np.prod(a, axis=axis, keepdims=keepdims)
 
@@ -562,19 +566,19 @@ def _extreme_grad(F, g, ans, a, axis, keepdims):
 
 @op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MaxBackward1", "AmaxBackward0"),
     aliases=("amax",), torch="torch.amax", batched=True)
-def max(a, *, axis: Axes = None, keepdims: Bool = False):
+def max(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Maximum over axis; ties share the gradient evenly."""
     return np.max(a, axis=axis, keepdims=keepdims)
 
 
 @op(vjp=(_extreme_grad,), saves="inputs output", grad_fn=_over_axes("MinBackward1", "AminBackward0"),
     aliases=("amin",), torch="torch.amin", batched=True)
-def min(a, *, axis: Axes = None, keepdims: Bool = False):
+def min(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Minimum over axis; ties share the gradient evenly."""
     return np.min(a, axis=axis, keepdims=keepdims)
 
 
-def _floats(a):
+def _floats(a: ArrayOrNumber) -> NDArray[Any]:
     a = np.asarray(a)
     return a if a.dtype.kind == "f" else a.astype(np.float32)
 
@@ -598,13 +602,13 @@ def _std_grad(F, g, ans, a, axis, keepdims, ddof):
 
 
 @op(vjp=(_var_grad,), saves="inputs", batched=True)
-def var(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
+def var(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0) -> ArrayOrScalar:
     """Variance over axis with ddof degrees of freedom removed (numpy's default ddof=0)."""
     return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 @op(vjp=(_std_grad,), saves="inputs output", batched=True)
-def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
+def std(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0) -> ArrayOrScalar:
     """Standard deviation over axis with ddof degrees of freedom removed."""
     return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
@@ -612,7 +616,7 @@ def std(a, *, axis: Axes = None, keepdims: Bool = False, ddof: Int = 0):
 @op(vjp=(lambda F, g, ans, a, axis, keepdims:
          _expand(F, F.where(F.eq(ans, 0), 0.0, g / F.where(F.eq(ans, 0), 1.0, ans)), a.shape, axis, keepdims) * a,),
     saves="inputs output", grad_fn="LinalgVectorNormBackward0", torch="torch.linalg.vector_norm", batched=True)
-def norm(a, *, axis: Axes = None, keepdims: Bool = False):
+def norm(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Euclidean (2-)norm over axis, all elements when null; the gradient at 0 is 0."""
     return np.sqrt(np.sum(np.square(a), axis=axis, keepdims=keepdims))
 
@@ -620,7 +624,7 @@ def norm(a, *, axis: Axes = None, keepdims: Bool = False):
 @op(vjp=(lambda F, g, ans, a, axis, keepdims:
          _expand(F, g, a.shape, axis, keepdims) * F.exp(a - _expand(F, ans, a.shape, axis, keepdims)),),
     saves="inputs output", batched=True)
-def logsumexp(a, *, axis: Axes = None, keepdims: Bool = False):
+def logsumexp(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """log(sum(exp(a))) over axis, without overflow; fused, its gradient is softmax. Over nothing, -inf."""
     a = _floats(a)
     m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size axis has no maximum
@@ -663,7 +667,7 @@ def _matmul_grad_b(F, g, ans, a, b):
 
 @op(vjp=(_matmul_grad_a, _matmul_grad_b), saves="inputs", shape=_matmul_shape, grad_fn=_matmul_name,
     batched=True, jvp="bilinear")
-def matmul(a, b):
+def matmul(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dimensions broadcast."""
     return np.matmul(a, b)
 
@@ -677,7 +681,7 @@ def _dot_shape(a, b, **_):
 @op(vjp=(lambda F, g, ans, a, b: _batch_col(F, g, 1) * b, lambda F, g, ans, a, b: _batch_col(F, g, 1) * a),
     saves="inputs", shape=_dot_shape,
     check_shape=True, batched=True, jvp="bilinear")
-def dot(a, b):
+def dot(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Inner product of two 1-D tensors (torch.dot)."""
     return np.dot(a, b)
 
@@ -686,7 +690,7 @@ def dot(a, b):
          lambda F, g, ans, a, b: F.reshape(F.matmul(F.flatten(a), g), shape=_lead(g, 2) + tuple(b.shape))),
     saves="inputs", shape=lambda a, b, **_: (math.prod(a), math.prod(b)), grad_fn="MulBackward0",
     batched=True, jvp="bilinear")
-def outer(a, b):
+def outer(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Outer product of the flattened tensors."""
     return np.outer(a, b)
 
@@ -710,7 +714,7 @@ def _transpose_grad(F, g, ans, a, axes):
 
 @op(vjp=(_transpose_grad,), grad_fn="PermuteBackward0", aliases=("permute",), torch="torch.permute",
     batched=True, jvp="linear")
-def transpose(a, *, axes: Ints = None):
+def transpose(a: ArrayOrNumber, *, axes: Ints = None) -> ArrayOrScalar:
     """Permute axes (reverse them when null), as numpy.transpose."""
     return np.transpose(a, axes)
 
@@ -722,14 +726,14 @@ family("shape")
 
 @op(vjp=(lambda F, g, ans, a, shape: F.reshape(g, shape=_lead(g, len(shape)) + tuple(a.shape)),),
     grad_fn="ViewBackward0", aliases=("view",), batched=True, jvp="linear")
-def reshape(a, *, shape: Shape):
+def reshape(a: ArrayOrNumber, *, shape: Shape) -> ArrayOrScalar:
     """Give a new shape with the same number of elements (one size may be -1)."""
     return np.reshape(a, shape)
 
 
 @op(vjp=(lambda F, g, ans, a: F.reshape(g, shape=_lead(g, 1) + tuple(a.shape)),), grad_fn="ViewBackward0",
     aliases=("ravel",), batched=True, jvp="linear")
-def flatten(a):
+def flatten(a: ArrayOrNumber) -> ArrayOrScalar:
     """Reshape to 1-D."""
     return np.reshape(a, (-1,))
 
@@ -747,14 +751,14 @@ def _squeezed_ndim(shape, axis) -> int:
 
 @op(vjp=(lambda F, g, ans, a, axis: F.reshape(g, shape=_lead(g, _squeezed_ndim(a.shape, axis)) + tuple(a.shape)),),
     grad_fn=_squeeze_name, batched=True, jvp="linear")
-def squeeze(a, *, axis: Axes = None):
+def squeeze(a: ArrayOrNumber, *, axis: Axes = None) -> ArrayOrScalar:
     """Remove axes of size 1 (all of them when null)."""
     return np.squeeze(a, axis=axis)
 
 
 @op(vjp=(lambda F, g, ans, a, **_: F.reshape(g, shape=_lead(g, a.ndim + 1) + tuple(a.shape)),),
     aliases=("expand_dims",), batched=True, jvp="linear")
-def unsqueeze(a, *, axis: Int):
+def unsqueeze(a: ArrayOrNumber, *, axis: Int) -> ArrayOrScalar:
     """Insert an axis of size 1 at position axis."""
     return np.expand_dims(a, axis)
 
@@ -768,7 +772,7 @@ def _broadcast_to_shape(a, shape, **_):
 
 @op(vjp=(lambda F, g, ans, a, **_: g,), shape=_broadcast_to_shape, check_shape=True,
     grad_fn="ExpandBackward0", aliases=("expand",), batched=True, jvp="linear")
-def broadcast_to(a, *, shape: Shape):
+def broadcast_to(a: ArrayOrNumber, *, shape: Shape) -> ArrayOrScalar:
     """Repeat size-1 axes to reach shape (numpy's broadcasting rules)."""
     return np.broadcast_to(a, shape)
 
@@ -792,20 +796,20 @@ def _sum_to_grad(F, g, ans, a, shape):
 @op(vjp=(_sum_to_grad,), shape=_sum_to_shape,
     check_shape=True, grad_fn="SumBackward1", aliases=("sum_to_size",), torch="torch.Tensor.sum_to_size",
     batched=True, jvp="linear")
-def sum_to(a, *, shape: Shape):
+def sum_to(a: ArrayOrNumber, *, shape: Shape) -> ArrayOrScalar:
     """Sum broadcast axes away to reach shape (the reverse of broadcast_to)."""
     return sum_to_shape(np.asarray(a), tuple(shape))
 
 
 @op(vjp=(lambda F, g, ans, a, **_: F.astype(g, dtype=a.dtype.name),), grad_fn="ToCopyBackward0",
     torch="torch.Tensor.to", batched=True, jvp="linear")
-def astype(a, *, dtype: DType):
+def astype(a: ArrayOrNumber, *, dtype: DType) -> ArrayOrScalar:
     """Convert to dtype (float32, float64, int64, bool); gradients flow between float dtypes."""
     return np.asarray(a).astype(dtype_of(dtype))
 
 
 @op()
-def detach(a):
+def detach(a: ArrayOrNumber) -> ArrayOrScalar:
     """The same data outside the graph: no grad flows back (torch.detach). It shares the data and its
     version counter, so an optimizer step on the original is seen through it."""
     return a
@@ -839,7 +843,7 @@ def _concat_grad(F, g, ans, *arrays, axis):
 
 @op(vjp=_concat_grad, shape=_concat_shape, check_shape=True, method=False, grad_fn="CatBackward0",
     aliases=("cat", "concatenate"), torch="torch.cat", batched=True, jvp="linear")
-def concat(*arrays, axis: Int = 0):
+def concat(*arrays: ArrayOrNumber, axis: Int = 0) -> ArrayOrScalar:
     """Join tensors along an existing axis."""
     return np.concatenate(arrays, axis=axis)
 
@@ -863,7 +867,7 @@ def _stack_grad(F, g, ans, *arrays, axis):
 
 @op(vjp=_stack_grad, shape=_stack_shape, check_shape=True, method=False, grad_fn="StackBackward0",
     batched=True, jvp="linear")
-def stack(*arrays, axis: Int = 0):
+def stack(*arrays: ArrayOrNumber, axis: Int = 0) -> ArrayOrScalar:
     """Join tensors of one shape along a new axis."""
     return np.stack(arrays, axis=axis)
 
@@ -884,7 +888,7 @@ def _index_grad(F, g, ans, a, key):
 
 @op(vjp=(_index_grad,), grad_fn=_index_name,
     torch="torch.Tensor.__getitem__", batched=True, jvp="linear")
-def index(a, *, key: Key):
+def index(a: ArrayOrNumber, *, key: Key) -> ArrayOrScalar:
     """Basic indexing a[key]: key items are ints, null (new axis), "..." or "start:stop:step" slices."""
     try:
         return np.asarray(a)[key]
@@ -907,7 +911,7 @@ def _show_key(key):
 
 @op(vjp=(lambda F, g, ans, gout, shape, key: F.index(g, key=_batch_key(_lead(g, len(shape)), key)),),
     method=False, public=False, grad_fn="IndexBackwardBackward0", batched=True, jvp="linear")
-def index_backward(g, *, shape: Shape, key: Key):
+def index_backward(g: ArrayOrNumber, *, shape: Shape, key: Key) -> ArrayOrScalar:
     """Scatter g into zeros of shape at key (the gradient of index)."""
     g = np.asarray(g)
     out = np.zeros(shape, dtype=g.dtype)
@@ -945,7 +949,7 @@ def _take_grad(F, g, ans, a, indices, axis):
 @op(vjp=(_take_grad, None),
     saves="inputs", shape=_take_shape, int_args=(1,), grad_fn=_over_axes("TakeBackward0", "IndexSelectBackward0"),
     batched=True, jvp="linear")
-def take(a, indices, *, axis: OptInt = None):
+def take(a: ArrayOrNumber, indices: NDArray[np.int64], *, axis: OptInt = None) -> ArrayOrScalar:
     """Gather a's elements at integer indices along axis (of the flattened tensor when null), as numpy.take."""
     _check_bounds(a, indices, axis)
     return np.take(a, indices, axis=axis)
@@ -964,14 +968,15 @@ def _take_backward_grad(F, g, ans, gout, indices, shape, axis):
 
 @op(vjp=(_take_backward_grad, None), saves="inputs", method=False, public=False, int_args=(1,),
     batched=True, jvp="linear")
-def take_backward(g, indices, *, shape: Shape, axis: OptInt = None):
+def take_backward(g: ArrayOrNumber, indices: NDArray[np.int64], *, shape: Shape, axis: OptInt = None) -> ArrayOrScalar:
     """Scatter-add g into zeros of shape at indices (the gradient of take)."""
     g = np.asarray(g)
     out = np.zeros(shape, dtype=g.dtype)
     if axis is None:
         np.add.at(out.reshape(-1), np.asarray(indices).reshape(-1), g.reshape(-1))
     else:
-        np.add.at(out, (slice(None),) * _axis(axis, len(shape)) + (indices,), g)
+        # (numpy's stubs take indices as one array, not a tuple of slices and arrays)
+        np.add.at(out, (slice(None),) * _axis(axis, len(shape)) + (indices,), g)  # type: ignore[arg-type]
     return out
 
 
@@ -987,7 +992,7 @@ def _from_end(axis: int, ndim: int) -> int:
 
 @op(vjp=(lambda F, g, ans, a, axis: ans * (g - F.sum(g * ans, axis=_from_end(axis, ans.ndim), keepdims=True)),),
     saves="output", batched=True)
-def softmax(a, *, axis: Int = -1):
+def softmax(a: ArrayOrNumber, *, axis: Int = -1) -> ArrayOrScalar:
     """exp(a) / sum(exp(a)) along axis, without overflow; fused forward and vjp."""
     a = _floats(a)
     e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
@@ -996,7 +1001,7 @@ def softmax(a, *, axis: Int = -1):
 
 @op(vjp=(lambda F, g, ans, a, axis: g - F.exp(ans) * F.sum(g, axis=_from_end(axis, ans.ndim), keepdims=True),),
     saves="output", batched=True)
-def log_softmax(a, *, axis: Int = -1):
+def log_softmax(a: ArrayOrNumber, *, axis: Int = -1) -> ArrayOrScalar:
     """a - logsumexp(a) along axis, without overflow; fused forward and vjp."""
     a = _floats(a)
     m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
@@ -1004,11 +1009,11 @@ def log_softmax(a, *, axis: Int = -1):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def _class_axis(shape) -> int:
+def _class_axis(shape: tuple[int, ...]) -> int:
     return 1 if len(shape) >= 2 else 0
 
 
-def _is_probabilities(logits, target) -> bool:
+def _is_probabilities(logits: Any, target: Any) -> bool:  # arrays, or Tensors in a recorded backward
     """torch's rule, read off shapes: a target of the logits' own shape holds class probabilities."""
     return len(np.shape(target)) > 0 and np.shape(target) == np.shape(logits)
 
@@ -1096,7 +1101,8 @@ def _cross_entropy_target_grad(F, g, ans, logits, target, weight, ignore_index, 
 
 
 @op(vjp=(_cross_entropy_grad, _cross_entropy_target_grad, None), saves="inputs", grad_fn=_cross_entropy_name)
-def cross_entropy(logits, target, weight=None, *, ignore_index: Int = -100, label_smoothing: Number = 0.0):
+def cross_entropy(logits: ArrayOrNumber, target: ArrayOrNumber, weight: ArrayOrNumber | None = None, *,
+                  ignore_index: Int = -100, label_smoothing: Number = 0.0) -> ArrayOrScalar:
     """Mean negative log-likelihood under softmax(logits) over the class axis (1, or 0 for a single (C,) sample),
     as torch's: target holds class indices (N, ...) or probabilities of the logits' shape; weight (C,) weighs
     classes, ignore_index drops targets, label_smoothing mixes in the uniform distribution. Fused forward and vjp."""
@@ -1118,6 +1124,6 @@ def _mse_grad(F, g, ans, a, b):
 
 @op(vjp=(_mse_grad, lambda F, g, ans, a, b: -_mse_grad(F, g, ans, a, b)), saves="inputs", shape=mean_of_broadcast,
     grad_fn="MseLossBackward0", promote_0d=True, batched=True)
-def mse_loss(a, b):
+def mse_loss(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Mean of (a - b) ** 2, broadcasting."""
     return np.mean(np.square(np.subtract(a, b)))

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import LinAlgError, ShapeError
 from .ops import _mT
-from .registry import Int, KwargType, Shape, family, op
+from .registry import ArrayOrNumber, ArrayOrScalar, Int, KwargType, Shape, family, op
 
 # ---------------------------------------------------------------------------- kwarg types
 
@@ -166,7 +167,7 @@ def _einsum_grad(F, g, ans, *operands, subscripts):
 
 
 @op(vjp=_einsum_grad, saves="inputs", shape=_einsum_shape, check_shape=True, method=False, grad_fn=_einsum_name)
-def einsum(*operands, subscripts: Subscripts):
+def einsum(*operands: ArrayOrNumber, subscripts: Subscripts) -> ArrayOrScalar:
     """Einstein summation as torch.einsum: einsum("ij,jk->ik", a, b); '...' broadcasts (and is summed when the
     output leaves it out); without '->' the output is the letters seen once, sorted.
     Also written einsum(a, b, subscripts=...)."""
@@ -229,7 +230,7 @@ def _tensordot_grad(k):
 
 @op(vjp=(_tensordot_grad(0), _tensordot_grad(1)), saves="inputs", shape=_tensordot_shape, check_shape=True,
     grad_fn="ViewBackward0")
-def tensordot(a, b, *, axes: TensordotAxes = 2):
+def tensordot(a: ArrayOrNumber, b: ArrayOrNumber, *, axes: TensordotAxes = 2) -> ArrayOrScalar:
     """Sum products over axes: the last `axes` of a with the first of b, or two lists of axes paired in order."""
     return np.tensordot(a, b, axes=axes)
 
@@ -256,7 +257,7 @@ def _kron_grad(k):
 
 @op(vjp=(_kron_grad(0), _kron_grad(1)),
     saves="inputs", shape=_kron_shape, check_shape=True, grad_fn="UnsafeViewBackward0")
-def kron(a, b):
+def kron(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Kronecker product: every element of a times the whole of b, blocks laid out as a's elements."""
     return np.kron(a, b)
 
@@ -284,7 +285,7 @@ def _linalg(name, fn, *args):
         raise LinAlgError(f"'{name}': a matrix of the input {why} ({e})") from None
 
 
-def _float(a):
+def _float(a: ArrayOrNumber) -> NDArray[Any]:
     a = np.asarray(a)
     return a if a.dtype.kind == "f" else a.astype(np.float32)
 
@@ -292,7 +293,7 @@ def _float(a):
 @op(vjp=(lambda F, g, ans, a: -F.matmul(F.matmul(_mT(F, ans), g), _mT(F, ans)),), saves="output",
     shape=_square_shape("inv"), check_shape=True, grad_fn="LinalgInvExBackward0", aliases=("inverse",),
     torch="torch.linalg.inv")
-def inv(a):
+def inv(a: ArrayOrNumber) -> ArrayOrScalar:
     """Inverse of square matrices (batched over leading axes); a singular matrix is an error."""
     _square("inv", np.shape(a))
     return _linalg("inv", np.linalg.inv, _float(a))
@@ -312,7 +313,7 @@ def _det_grad(F, g, ans, a):
 @op(vjp=(_det_grad,), saves="inputs output",
     shape=lambda a, **_: _square_shape("det")(a)[:-2], check_shape=True, grad_fn="LinalgDetBackward0",
     torch="torch.linalg.det")
-def det(a):
+def det(a: ArrayOrNumber) -> ArrayOrScalar:
     """Determinant of square matrices (batched); the gradient is det(a) a^-T, 0 where the determinant is 0
     (as torch's)."""
     _square("det", np.shape(a))
@@ -322,7 +323,7 @@ def det(a):
 @op(vjp=(lambda F, g, ans, a: _unsq2(F, F.where(F.ne(ans, ans), 0.0, g)) * _mT(F, F.inv(a)),),
     saves="inputs output",
     shape=lambda a, **_: _square_shape("logdet")(a)[:-2], check_shape=True, grad_fn="WhereBackward0")
-def logdet(a):
+def logdet(a: ArrayOrNumber) -> ArrayOrScalar:
     """log(det(a)) as torch.logdet: NaN (with a zero gradient) where the determinant is negative, -inf where
     it is 0."""
     _square("logdet", np.shape(a))
@@ -365,7 +366,7 @@ def _solve_grad_a(F, g, ans, a, b):
 
 @op(vjp=(_solve_grad_a, _solve_grad_b), saves="inputs output", shape=_solve_shape, check_shape=True,
     grad_fn="LinalgSolveExBackward0", torch="torch.linalg.solve")
-def solve(a, b):
+def solve(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """x with a @ x = b, batched, as torch.linalg.solve: b is a vector (or a batch of them) when it is 1-D or
     has a's shape without the last axis, else matrices (..., n, k); a singular matrix is an error."""
     a, b = _float(a), _float(b)
@@ -384,7 +385,7 @@ def _cholesky_grad(F, g, ans, a):
 
 @op(vjp=(_cholesky_grad,), saves="output", shape=_square_shape("cholesky"), check_shape=True,
     grad_fn="LinalgCholeskyExBackward0", torch="torch.linalg.cholesky")
-def cholesky(a):
+def cholesky(a: ArrayOrNumber) -> ArrayOrScalar:
     """Lower Cholesky factor L of symmetric positive-definite matrices (a = L @ L^T; reads the lower triangle)."""
     _square("cholesky", np.shape(a))
     return _linalg("cholesky", np.linalg.cholesky, _float(a))
@@ -397,7 +398,7 @@ def _eigvalsh_grad(F, g, ans, a):
 
 @op(vjp=(_eigvalsh_grad,), saves="inputs", shape=lambda a, **_: _square_shape("eigvalsh")(a)[:-1],
     check_shape=True, grad_fn="LinalgEighBackward0", torch="torch.linalg.eigvalsh")
-def eigvalsh(a):
+def eigvalsh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Eigenvalues of symmetric matrices, ascending (reads the lower triangle)."""
     _square("eigvalsh", np.shape(a))
     return np.linalg.eigvalsh(_float(a))
@@ -415,7 +416,7 @@ def _eigvecsh_grad(F, g, ans, a):
 
 
 @op(vjp=(_eigvecsh_grad,), saves="inputs output", method=False, public=False, grad_fn="LinalgEighBackward0")
-def eigvecsh(a):
+def eigvecsh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Eigenvectors of symmetric matrices as columns, in eigvalsh's order (the second derivative of eigvalsh)."""
     return np.linalg.eigh(_float(a))[1]
 
@@ -442,7 +443,7 @@ def _diagonal_shape(a, offset=0, axis1=0, axis2=1):
 @op(vjp=(lambda F, g, ans, a, offset, axis1, axis2:
          F.diagonal_backward(g, shape=a.shape, offset=offset, axis1=axis1, axis2=axis2),),
     shape=_diagonal_shape, grad_fn="DiagonalBackward0")
-def diagonal(a, *, offset: Int = 0, axis1: Int = 0, axis2: Int = 1):
+def diagonal(a: ArrayOrNumber, *, offset: Int = 0, axis1: Int = 0, axis2: Int = 1) -> ArrayOrScalar:
     """The diagonal (offset above it when positive) of the axis1, axis2 planes, as a last axis (numpy.diagonal)."""
     _diagonal_axes(np.shape(a), offset, axis1, axis2)
     return np.diagonal(a, offset, axis1, axis2).copy()
@@ -451,7 +452,8 @@ def diagonal(a, *, offset: Int = 0, axis1: Int = 0, axis2: Int = 1):
 @op(vjp=(lambda F, g, ans, gout, shape, offset, axis1, axis2:
          F.diagonal(g, offset=offset, axis1=axis1, axis2=axis2),),
     method=False, public=False, grad_fn="DiagonalBackwardBackward0")
-def diagonal_backward(g, *, shape: Shape, offset: Int = 0, axis1: Int = 0, axis2: Int = 1):
+def diagonal_backward(g: ArrayOrNumber, *, shape: Shape, offset: Int = 0, axis1: Int = 0,
+                      axis2: Int = 1) -> ArrayOrScalar:
     """Zeros of shape with g on the diagonal (the gradient of diagonal)."""
     g = np.asarray(g)
     out = np.zeros(shape, dtype=g.dtype)
@@ -475,7 +477,7 @@ def _trace_grad(F, g, ans, a, offset, axis1, axis2):
 
 
 @op(vjp=(_trace_grad,), shape=lambda a, **kw: _diagonal_shape(a, **kw)[:-1], grad_fn=_trace_name)
-def trace(a, *, offset: Int = 0, axis1: Int = 0, axis2: Int = 1):
+def trace(a: ArrayOrNumber, *, offset: Int = 0, axis1: Int = 0, axis2: Int = 1) -> ArrayOrScalar:
     """Sum of the diagonal (numpy.trace: over axes axis1, axis2, offset above the diagonal when positive)."""
     _diagonal_axes(np.shape(a), offset, axis1, axis2)
     return np.trace(a, offset, axis1, axis2)
@@ -498,7 +500,7 @@ def _diag_grad(F, g, ans, a, k):
 @op(vjp=(_diag_grad,), shape=_diag_shape, check_shape=True,
     grad_fn=lambda kwargs, inputs: "DiagonalBackward0_copy" if inputs is not None and inputs[0].ndim == 2
     else "DiagEmbedBackward0")
-def diag(a, *, k: Int = 0):
+def diag(a: ArrayOrNumber, *, k: Int = 0) -> ArrayOrScalar:
     """1-D: a square matrix with a on diagonal k; 2-D: its diagonal k (numpy.diag, torch.diag)."""
     out = np.diag(a, k)
     return out.copy() if np.ndim(a) == 2 else out
@@ -513,13 +515,13 @@ def _triangle_shape(name):
 
 
 @op(vjp=(lambda F, g, ans, a, k: F.tril(g, k=k),), shape=_triangle_shape("tril"), check_shape=True)
-def tril(a, *, k: Int = 0):
+def tril(a: ArrayOrNumber, *, k: Int = 0) -> ArrayOrScalar:
     """The lower triangle of the last two axes (on and below diagonal k); zeros elsewhere."""
     return np.tril(a, k)
 
 
 @op(vjp=(lambda F, g, ans, a, k: F.triu(g, k=k),), shape=_triangle_shape("triu"), check_shape=True)
-def triu(a, *, k: Int = 0):
+def triu(a: ArrayOrNumber, *, k: Int = 0) -> ArrayOrScalar:
     """The upper triangle of the last two axes (on and above diagonal k); zeros elsewhere."""
     return np.triu(a, k)
 

@@ -4,19 +4,20 @@ Declared like the ops of `ops.py`; vjps are written with F's ops so that they ar
 """
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import OpError
 from .ops import broadcast
 from .ops import sigmoid as _sigmoid
-from .registry import Number, family, op
+from .registry import ArrayOrNumber, ArrayOrScalar, Number, family, op
 
 # ---------------------------------------------------------------------------- helpers
 
 
-def _float(a):
+def _float(a: ArrayOrNumber) -> NDArray[Any]:
     """a as an array of floats: ints and bools compute in the default float32, as in torch."""
     a = np.asarray(a)
     return a if a.dtype.kind == "f" else a.astype(np.float32)
@@ -27,7 +28,7 @@ def _zeros(F, g, ans, a, *rest, **kwargs):
     return np.zeros(np.shape(g), dtype=g.dtype)
 
 
-def _is_number(x) -> bool:
+def _is_number(x: object) -> bool:
     return getattr(x, "dtype", None) is None  # python numbers, also once freed (their Meta has no dtype)
 
 
@@ -109,79 +110,79 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 @op(vjp=(lambda F, g, ans, a: g / F.sqrt(1.0 - a * a),), saves="inputs", grad_fn="AsinBackward0",
     aliases=("asin",), torch="torch.asin")
-def arcsin(a):
+def arcsin(a: ArrayOrNumber) -> ArrayOrScalar:
     """Inverse sine, in [-pi/2, pi/2]."""
     return np.arcsin(a)
 
 
 @op(vjp=(lambda F, g, ans, a: -g / F.sqrt(1.0 - a * a),), saves="inputs", grad_fn="AcosBackward0",
     aliases=("acos",), torch="torch.acos")
-def arccos(a):
+def arccos(a: ArrayOrNumber) -> ArrayOrScalar:
     """Inverse cosine, in [0, pi]."""
     return np.arccos(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / (a * a + 1.0),), saves="inputs", grad_fn="AtanBackward0",
     aliases=("atan",), torch="torch.atan")
-def arctan(a):
+def arctan(a: ArrayOrNumber) -> ArrayOrScalar:
     """Inverse tangent, in (-pi/2, pi/2)."""
     return np.arctan(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * F.cosh(a),), saves="inputs")
-def sinh(a):
+def sinh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Hyperbolic sine."""
     return np.sinh(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * F.sinh(a),), saves="inputs")
-def cosh(a):
+def cosh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Hyperbolic cosine."""
     return np.cosh(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / F.sqrt(a * a + 1.0),), saves="inputs", grad_fn="AsinhBackward0",
     aliases=("asinh",), torch="torch.asinh")
-def arcsinh(a):
+def arcsinh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Inverse hyperbolic sine."""
     return np.arcsinh(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / F.sqrt(a * a - 1.0),), saves="inputs", grad_fn="AcoshBackward0",
     aliases=("acosh",), torch="torch.acosh")
-def arccosh(a):
+def arccosh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Inverse hyperbolic cosine (a >= 1)."""
     return np.arccosh(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / (1.0 - a * a),), saves="inputs", grad_fn="AtanhBackward0",
     aliases=("atanh",), torch="torch.atanh")
-def arctanh(a):
+def arctanh(a: ArrayOrNumber) -> ArrayOrScalar:
     """Inverse hyperbolic tangent (|a| < 1)."""
     return np.arctanh(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / (a * _LN2),), saves="inputs")
-def log2(a):
+def log2(a: ArrayOrNumber) -> ArrayOrScalar:
     """Base-2 logarithm."""
     return np.log2(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g / (a * _LN10),), saves="inputs")
-def log10(a):
+def log10(a: ArrayOrNumber) -> ArrayOrScalar:
     """Base-10 logarithm."""
     return np.log10(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * (ans * _LN2),), saves="output")
-def exp2(a):
+def exp2(a: ArrayOrNumber) -> ArrayOrScalar:
     """2 ** a."""
     return np.exp2(a)
 
 
 @op(vjp=(lambda F, g, ans, a: g * (F.exp(-(a * a)) * _TWO_OVER_SQRT_PI),), saves="inputs",
     torch="torch.special.erf")
-def erf(a):
+def erf(a: ArrayOrNumber) -> ArrayOrScalar:
     """The error function, 2/sqrt(pi) * integral of exp(-t**2) from 0 to a (float64-accurate, no scipy)."""
     x, y, small, inner, tail = _erf_parts(a)
     out = np.empty_like(x)
@@ -192,7 +193,7 @@ def erf(a):
 
 @op(vjp=(lambda F, g, ans, a: g * (F.exp(-(a * a)) * -_TWO_OVER_SQRT_PI),), saves="inputs",
     torch="torch.special.erfc")
-def erfc(a):
+def erfc(a: ArrayOrNumber) -> ArrayOrScalar:
     """1 - erf(a), accurate where erf(a) is close to 1."""
     x, y, small, inner, tail = _erf_parts(a)
     out = np.empty_like(x)
@@ -202,7 +203,7 @@ def erfc(a):
 
 
 @op(vjp=(_zeros,), aliases=("fix",))
-def trunc(a):
+def trunc(a: ArrayOrNumber) -> ArrayOrScalar:
     """Round toward zero; zero gradient."""
     return np.trunc(a)
 
@@ -230,7 +231,7 @@ def _gelu_grad(F, g, ans, a, approximate):
 
 
 @op(vjp=(_gelu_grad,), saves="inputs")
-def gelu(a, *, approximate: Literal["none", "tanh"] = "none"):
+def gelu(a: ArrayOrNumber, *, approximate: Literal["none", "tanh"] = "none") -> ArrayOrScalar:
     """a * Phi(a), Phi the standard normal CDF; approximate="tanh" uses the tanh formula."""
     x = _float(a)
     if approximate == "tanh":
@@ -239,7 +240,7 @@ def gelu(a, *, approximate: Literal["none", "tanh"] = "none"):
 
 
 @op(vjp=(lambda F, g, ans, a: g * (F.sigmoid(a) * (a * (1.0 - F.sigmoid(a)) + 1.0)),), saves="inputs")
-def silu(a):
+def silu(a: ArrayOrNumber) -> ArrayOrScalar:
     """a * sigmoid(a) (swish)."""
     x = _float(a)
     return x * _sigmoid.forward(x)
@@ -251,7 +252,7 @@ def _mish_grad(F, g, ans, a):
 
 
 @op(vjp=(_mish_grad,), saves="inputs")
-def mish(a):
+def mish(a: ArrayOrNumber) -> ArrayOrScalar:
     """a * tanh(softplus(a))."""
     x = _float(a)
     return x * np.tanh(np.logaddexp(np.zeros((), dtype=x.dtype), x))
@@ -259,7 +260,7 @@ def mish(a):
 
 @op(vjp=(lambda F, g, ans, a, negative_slope: F.where(F.gt(a, 0), g, g * negative_slope),),
     saves="inputs")
-def leaky_relu(a, *, negative_slope: Number = 0.01):
+def leaky_relu(a: ArrayOrNumber, *, negative_slope: Number = 0.01) -> ArrayOrScalar:
     """a where a > 0, else negative_slope * a."""
     x = _float(a)
     return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
@@ -271,21 +272,21 @@ def _elu(x, alpha, scale=1.0):
 
 
 @op(vjp=(lambda F, g, ans, a, alpha: F.where(F.gt(a, 0), g, g * (F.exp(a) * alpha)),), saves="inputs")
-def elu(a, *, alpha: Number = 1.0):
+def elu(a: ArrayOrNumber, *, alpha: Number = 1.0) -> ArrayOrScalar:
     """a where a > 0, else alpha * (exp(a) - 1)."""
     return _elu(_float(a), alpha)
 
 
 @op(vjp=(lambda F, g, ans, a: F.where(F.gt(a, 0), g * _SELU_SCALE, g * (F.exp(a) * (_SELU_ALPHA * _SELU_SCALE))),),
     saves="inputs", grad_fn="EluBackward0")
-def selu(a):
+def selu(a: ArrayOrNumber) -> ArrayOrScalar:
     """scale * elu(a, alpha), with the self-normalizing constants alpha ~ 1.6733 and scale ~ 1.0507."""
     return _elu(_float(a), _SELU_ALPHA, _SELU_SCALE)
 
 
 @op(vjp=(lambda F, g, ans, a, alpha: F.where(F.gt(a, 0), g, g * F.exp(a * (1.0 / alpha))),),
     saves="inputs")
-def celu(a, *, alpha: Number = 1.0):
+def celu(a: ArrayOrNumber, *, alpha: Number = 1.0) -> ArrayOrScalar:
     """a where a > 0, else alpha * (exp(a / alpha) - 1); alpha must not be 0."""
     if alpha == 0:
         raise OpError("'celu' kwarg 'alpha' must not be 0 (it divides by alpha)")
@@ -300,7 +301,7 @@ def _inside(F, a, lo, hi):
 
 @op(vjp=(lambda F, g, ans, a, min_val, max_val: F.where(_inside(F, a, min_val, max_val), g, 0.0),),
     saves="inputs")
-def hardtanh(a, *, min_val: Number = -1.0, max_val: Number = 1.0):
+def hardtanh(a: ArrayOrNumber, *, min_val: Number = -1.0, max_val: Number = 1.0) -> ArrayOrScalar:
     """a clipped to [min_val, max_val]; the gradient passes strictly inside, as in torch."""
     x = _float(a)
     return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
@@ -308,7 +309,7 @@ def hardtanh(a, *, min_val: Number = -1.0, max_val: Number = 1.0):
 
 @op(vjp=(lambda F, g, ans, a: F.where(_inside(F, a, 0.0, 6.0), g, 0.0),), saves="inputs",
     grad_fn="HardtanhBackward0")
-def relu6(a):
+def relu6(a: ArrayOrNumber) -> ArrayOrScalar:
     """min(max(a, 0), 6)."""
     x = _float(a)
     return np.clip(x, 0.0, 6.0).astype(x.dtype, copy=False)
@@ -318,7 +319,7 @@ _SIXTH = float(np.float32(1.0 / 6.0))  # torch's hardsigmoid gradient multiplies
 
 
 @op(vjp=(lambda F, g, ans, a: F.where(_inside(F, a, -3.0, 3.0), g * _SIXTH, 0.0),), saves="inputs")
-def hardsigmoid(a):
+def hardsigmoid(a: ArrayOrNumber) -> ArrayOrScalar:
     """relu6(a + 3) / 6."""
     x = _float(a)
     return (np.clip(x + 3.0, 0.0, 6.0) / 6.0).astype(x.dtype, copy=False)
@@ -330,21 +331,21 @@ def _hardswish_grad(F, g, ans, a):
 
 
 @op(vjp=(_hardswish_grad,), saves="inputs")
-def hardswish(a):
+def hardswish(a: ArrayOrNumber) -> ArrayOrScalar:
     """a * relu6(a + 3) / 6."""
     x = _float(a)
     return (x * np.clip(x + 3.0, 0.0, 6.0) / 6.0).astype(x.dtype, copy=False)
 
 
 @op(vjp=(lambda F, g, ans, a: g / F.square(F.abs(a) + 1.0),), saves="inputs", grad_fn="DivBackward0")
-def softsign(a):
+def softsign(a: ArrayOrNumber) -> ArrayOrScalar:
     """a / (1 + |a|)."""
     x = _float(a)
     return x / (1.0 + np.abs(x))
 
 
 @op(vjp=(lambda F, g, ans, a: g * F.sigmoid(-a),), saves="inputs", grad_fn="LogSigmoidBackward0")
-def logsigmoid(a):
+def logsigmoid(a: ArrayOrNumber) -> ArrayOrScalar:
     """log(sigmoid(a)) = -softplus(-a), computed without overflow."""
     x = _float(a)
     return -np.logaddexp(np.zeros((), dtype=x.dtype), -x)
@@ -364,34 +365,34 @@ def _atan2_grad(which):
 
 @op(vjp=(_atan2_grad(0), _atan2_grad(1)), saves="inputs", shape=broadcast, grad_fn="Atan2Backward0",
     aliases=("atan2",), torch="torch.atan2")
-def arctan2(a, b):
+def arctan2(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """The angle of the point (b, a), in (-pi, pi], broadcasting."""
     return np.arctan2(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g * a / ans, lambda F, g, ans, a, b: g * b / ans), saves="inputs output",
     shape=broadcast)
-def hypot(a, b):
+def hypot(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """sqrt(a ** 2 + b ** 2) without overflow, broadcasting."""
     return np.hypot(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g * F.exp(a - ans), lambda F, g, ans, a, b: g * F.exp(b - ans)),
     saves="inputs output", shape=broadcast)
-def logaddexp(a, b):
+def logaddexp(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """log(exp(a) + exp(b)) without overflow, broadcasting."""
     return np.logaddexp(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g * F.trunc(a / b)), saves="inputs",
     shape=broadcast, grad_fn=_by_other("FmodBackward0", "FmodBackward1"))
-def fmod(a, b):
+def fmod(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Remainder of a / b with the sign of a (C's fmod), broadcasting."""
     return np.fmod(a, b)
 
 
 @op(vjp=(lambda F, g, ans, a, b: g, lambda F, g, ans, a, b: -g * F.floor(a / b)), saves="inputs",
     shape=broadcast, grad_fn=_by_other("RemainderBackward0", "RemainderBackward1"), aliases=("mod",))
-def remainder(a, b):
+def remainder(a: ArrayOrNumber, b: ArrayOrNumber) -> ArrayOrScalar:
     """Remainder of a / b with the sign of b (Python's %), broadcasting."""
     return np.remainder(a, b)

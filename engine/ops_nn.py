@@ -7,13 +7,14 @@ Losses reduce by the mean, as PyTorch's defaults do.
 """
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import OpError, ShapeError
 from .ops import _is_probabilities, broadcast, mean_of_broadcast, nll_coefficients, nll_mean
-from .registry import Bool, Int, Ints, KwargType, Number, Shape, family, op
+from .registry import ArrayOrNumber, ArrayOrScalar, Bool, Int, Ints, KwargType, Number, Shape, family, op
 
 family("nn")
 
@@ -200,7 +201,8 @@ def _input_grad_shape(g, w, *, shape, padding, stride, dilation, groups):
          lambda F, g, ans, go, w, shape, **kw: F.conv_weight_grad(go, g, kernel=w.shape[2:], **_geometry_kwargs(kw))),
     saves="inputs", shape=_input_grad_shape, check_shape=True, method=False, public=False,
     grad_fn="ConvolutionBackwardBackward0")
-def conv_input_grad(g, weight, *, shape: Shape, padding: Ints, stride: Ints, dilation: Ints, groups: Int = 1):
+def conv_input_grad(g: ArrayOrNumber, weight: ArrayOrNumber, *, shape: Shape, padding: Ints, stride: Ints,
+                    dilation: Ints, groups: Int = 1) -> ArrayOrScalar:
     """The gradient of a convolution with respect to its input of shape (B, C, *S): a transposed convolution."""
     return _conv_input_grad(np.asarray(g), np.asarray(weight), shape, padding, stride, dilation, groups)
 
@@ -216,7 +218,8 @@ def _weight_grad_shape(g, x, *, kernel, padding, stride, dilation, groups):
          lambda F, g, ans, go, x, **kw: F.conv_input_grad(go, g, shape=x.shape, **_geometry_kwargs(kw))),
     saves="inputs", shape=_weight_grad_shape, check_shape=True, method=False, public=False,
     grad_fn="ConvolutionBackwardBackward0")
-def conv_weight_grad(g, x, *, kernel: Ints, padding: Ints, stride: Ints, dilation: Ints, groups: Int = 1):
+def conv_weight_grad(g: ArrayOrNumber, x: ArrayOrNumber, *, kernel: Ints, padding: Ints, stride: Ints, dilation: Ints,
+                     groups: Int = 1) -> ArrayOrScalar:
     """The gradient of a convolution with respect to its weight, for an input x (B, C, *S)."""
     return _conv_weight_grad(np.asarray(g), np.asarray(x), kernel, padding, stride, dilation, groups)
 
@@ -231,7 +234,8 @@ def _batched_shape(x, w, *, padding, stride, dilation, groups=1):
          lambda F, g, ans, x, w, **kw: F.conv_weight_grad(g, x, kernel=w.shape[2:], **kw)),
     saves="inputs", shape=_batched_shape, check_shape=True, method=False, public=False,
     grad_fn="ConvolutionBackward0")
-def conv_batched(x, weight, *, padding: Ints, stride: Ints, dilation: Ints, groups: Int = 1):
+def conv_batched(x: ArrayOrNumber, weight: ArrayOrNumber, *, padding: Ints, stride: Ints, dilation: Ints,
+                 groups: Int = 1) -> ArrayOrScalar:
     """A batched convolution with explicit geometry (padding as (lo, hi) pairs): the adjoint of the two above."""
     return _conv(np.asarray(x), np.asarray(weight), padding, stride, dilation, groups)
 
@@ -265,7 +269,7 @@ def _check_bias(name, bias, n):
          lambda F, g, ans, x, weight, bias: F.einsum(g, x, subscripts="...o,...i->oi"),
          lambda F, g, ans, x, weight, bias: g),
     saves="inputs", shape=_linear_shape, check_shape=True, grad_fn=_linear_name)
-def linear(x, weight, bias=None):
+def linear(x: ArrayOrNumber, weight: ArrayOrNumber, bias: ArrayOrNumber | None = None) -> ArrayOrScalar:
     """x @ weight.T + bias, as torch.nn.functional.linear: x (..., in), weight (out, in), bias (out,) or left out."""
     _check_bias("linear", bias, np.shape(weight)[0])
     out = np.matmul(x, np.swapaxes(weight, -1, -2))
@@ -351,7 +355,8 @@ def _conv_op(n):
 
 
 @op(**_conv_op(1))
-def conv1d(x, weight, bias=None, *, stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: Int = 1):
+def conv1d(x: ArrayOrNumber, weight: ArrayOrNumber, bias: ArrayOrNumber | None = None, *, stride: Size = 1,
+           padding: Padding = 0, dilation: Size = 1, groups: Int = 1) -> ArrayOrScalar:
     """1-D convolution (cross-correlation) as torch's: x (N, C, L) or (C, L), weight (out, C / groups, kL),
     bias (out,) or left out. padding: zeros on both sides (a size, or one per axis), 'valid' (none) or
     'same' (as long as the input, stride 1); stride and dilation: a size, or one per axis."""
@@ -359,7 +364,8 @@ def conv1d(x, weight, bias=None, *, stride: Size = 1, padding: Padding = 0, dila
 
 
 @op(**_conv_op(2))
-def conv2d(x, weight, bias=None, *, stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: Int = 1):
+def conv2d(x: ArrayOrNumber, weight: ArrayOrNumber, bias: ArrayOrNumber | None = None, *, stride: Size = 1,
+           padding: Padding = 0, dilation: Size = 1, groups: Int = 1) -> ArrayOrScalar:
     """2-D convolution (cross-correlation) as torch's: x (N, C, H, W) or (C, H, W), weight (out, C / groups, kH, kW),
     bias (out,) or left out. padding: zeros on both sides (a size, or one per axis), 'valid' (none) or
     'same' (as large as the input, stride 1); stride and dilation: a size, or one per axis."""
@@ -410,7 +416,7 @@ def _max_pool(x, kernel_size, stride, padding):
 @op(vjp=(lambda F, g, ans, x, kernel_size, stride, padding:
          F.take_backward(g, _max_pool(getattr(x, "data", x), kernel_size, stride, padding)[1], shape=x.shape),),
     saves="inputs", shape=_pool_shape("max_pool2d"), check_shape=True, grad_fn="MaxPool2DWithIndicesBackward0")
-def max_pool2d(x, *, kernel_size: Size, stride: OptSize = None, padding: Size = 0):
+def max_pool2d(x: ArrayOrNumber, *, kernel_size: Size, stride: OptSize = None, padding: Size = 0) -> ArrayOrScalar:
     """Maximum over kernel_size windows (stride defaults to kernel_size; padding counts as -inf), as torch's;
     the gradient goes to each window's maximum."""
     return _max_pool(x, kernel_size, stride, padding)[0]
@@ -432,7 +438,7 @@ def _avg_pool_grad(F, g, ans, x, kernel_size, stride, padding):
 
 
 @op(vjp=(_avg_pool_grad,), shape=_pool_shape("avg_pool2d"), check_shape=True, grad_fn="AvgPool2DBackward0")
-def avg_pool2d(x, *, kernel_size: Size, stride: OptSize = None, padding: Size = 0):
+def avg_pool2d(x: ArrayOrNumber, *, kernel_size: Size, stride: OptSize = None, padding: Size = 0) -> ArrayOrScalar:
     """Mean over kernel_size windows (stride defaults to kernel_size; zero padding counts in the mean), as torch's."""
     x = _float(np.asarray(x))
     images, uniform, geo, out = _avg_pool_parts(x.shape, x.dtype, kernel_size, stride, padding)
@@ -479,7 +485,8 @@ def _ln_grad_w(F, g, ans, x, weight, bias, normalized_shape, eps):
 
 @op(vjp=(_ln_grad_x, _ln_grad_w, lambda F, g, ans, x, weight, bias, **_: g), saves="inputs",
     shape=_ln_shape, check_shape=True, grad_fn="NativeLayerNormBackward0")
-def layer_norm(x, weight=None, bias=None, *, normalized_shape: Shape, eps: Number = 1e-5):
+def layer_norm(x: ArrayOrNumber, weight: ArrayOrNumber | None = None, bias: ArrayOrNumber | None = None, *,
+               normalized_shape: Shape, eps: Number = 1e-5) -> ArrayOrScalar:
     """(x - mean) / sqrt(var + eps) over the trailing normalized_shape axes, times weight plus bias (both of
     normalized_shape, or left out), as torch's; fused forward and vjp."""
     x = np.asarray(x)
@@ -522,7 +529,8 @@ def _bn_grad_w(F, g, ans, x, weight, bias, eps):
 
 @op(vjp=(_bn_grad_x, _bn_grad_w, lambda F, g, ans, x, weight, bias, **_: F.sum(g, axis=_bn_axes(g.shape))),
     saves="inputs", shape=_bn_shape, check_shape=True, grad_fn="NativeBatchNormBackward0")
-def batch_norm(x, weight=None, bias=None, *, eps: Number = 1e-5):
+def batch_norm(x: ArrayOrNumber, weight: ArrayOrNumber | None = None, bias: ArrayOrNumber | None = None, *,
+               eps: Number = 1e-5) -> ArrayOrScalar:
     """Normalize each channel (axis 1) of x (N, C, ...) by the batch's own mean and biased variance, times weight
     plus bias (both (C,), or left out): torch's batch_norm in training mode, without running statistics."""
     x = np.asarray(x)
@@ -545,7 +553,7 @@ class _Numpy:
 _NUMPY = _Numpy()
 
 
-def _float(x):
+def _float(x: NDArray[Any]) -> NDArray[Any]:
     return x if x.dtype.kind == "f" else x.astype(np.float32)
 
 
@@ -560,7 +568,7 @@ def _embedding_shape(indices, weight):
 
 @op(vjp=(None, lambda F, g, ans, indices, weight: F.take_backward(g, indices, shape=weight.shape, axis=0)),
     saves="inputs", shape=_embedding_shape, check_shape=True, int_args=(0,), grad_fn="EmbeddingBackward0")
-def embedding(indices, weight):
+def embedding(indices: NDArray[np.int64], weight: ArrayOrNumber) -> ArrayOrScalar:
     """Rows of weight (num_embeddings, dim) at integer indices of any shape, as torch's; the result has shape
     indices.shape + (dim,)."""
     n = np.shape(weight)[0]
@@ -585,7 +593,7 @@ def _check_p(p):
 
 @op(vjp=(lambda F, g, ans, x, p, seed: g * _dropout_scale(x.shape, g.dtype, p, seed),),
     grad_fn="MulBackward0")
-def dropout(x, *, p: Number = 0.5, seed: Int):
+def dropout(x: ArrayOrNumber, *, p: Number = 0.5, seed: Int) -> ArrayOrScalar:
     """Zero each element with probability p and scale the rest by 1 / (1 - p), as torch's in training mode;
     the mask is a function of seed and shape alone, so the same seed gives the same mask."""
     _check_p(p)
@@ -621,7 +629,8 @@ def _bce_grad_target(F, g, ans, p, t, weight):
 
 @op(vjp=(_bce_grad_input, _bce_grad_target, None), saves="inputs", shape=mean_of_broadcast,
     grad_fn="BinaryCrossEntropyBackward0")
-def binary_cross_entropy(input, target, weight=None):
+def binary_cross_entropy(input: ArrayOrNumber, target: ArrayOrNumber,
+                         weight: ArrayOrNumber | None = None) -> ArrayOrScalar:
     """Mean of -weight (target log(input) + (1 - target) log(1 - input)) for probabilities input in [0, 1], logs
     clamped at -100 as torch does; weight broadcasts or is left out."""
     _same_shape("binary_cross_entropy", input, target)
@@ -649,7 +658,8 @@ def _bcel_grad_target(F, g, ans, x, t, weight, pos_weight):
 
 @op(vjp=(_bcel_grad_input, _bcel_grad_target, None, None), saves="inputs", shape=mean_of_broadcast,
     grad_fn="BinaryCrossEntropyWithLogitsBackward0", promote_0d=True)
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None):
+def binary_cross_entropy_with_logits(input: ArrayOrNumber, target: ArrayOrNumber, weight: ArrayOrNumber | None = None,
+                                     pos_weight: ArrayOrNumber | None = None) -> ArrayOrScalar:
     """Mean of -weight (pos_weight target log sigmoid(input) + (1 - target) log sigmoid(-input)), computed without
     overflow from logits; weight and pos_weight broadcast or are left out."""
     _same_shape("binary_cross_entropy_with_logits", input, target)
@@ -669,7 +679,8 @@ def _nll_name(kwargs, inputs):
 @op(vjp=(lambda F, g, ans, logp, target, weight, ignore_index:
          -nll_coefficients("nll_loss", logp, target, weight, ignore_index) * g, None, None),
     saves="inputs", grad_fn=_nll_name)
-def nll_loss(input, target, weight=None, *, ignore_index: Int = -100):
+def nll_loss(input: ArrayOrNumber, target: ArrayOrNumber, weight: ArrayOrNumber | None = None, *,
+             ignore_index: Int = -100) -> ArrayOrScalar:
     """Mean of -input[target] over the class axis (1, or 0 for one (C,) sample), input being log-probabilities,
     as torch's: weight (C,) weighs classes (the mean is divided by the weights taken), ignore_index drops targets."""
     logp = np.asarray(input)
@@ -689,7 +700,7 @@ def _n_broadcast(a, b):
 
 @op(vjp=(_l1_grad, lambda F, g, ans, a, b: -_l1_grad(F, g, ans, a, b)), saves="inputs", shape=mean_of_broadcast,
     grad_fn="MeanBackward0", promote_0d=True)
-def l1_loss(input, target):
+def l1_loss(input: ArrayOrNumber, target: ArrayOrNumber) -> ArrayOrScalar:
     """Mean of |input - target|, broadcasting."""
     return np.mean(np.abs(np.subtract(input, target)))
 
@@ -703,7 +714,7 @@ def _smooth_grad(F, g, ans, a, b, beta):
 @op(vjp=(_smooth_grad, lambda F, g, ans, a, b, beta: -_smooth_grad(F, g, ans, a, b, beta)), saves="inputs",
     shape=mean_of_broadcast, grad_fn=lambda kwargs, inputs: "MeanBackward0" if kwargs.get("beta", 1.0) == 0
     else "SmoothL1LossBackward0", promote_0d=True)
-def smooth_l1_loss(input, target, *, beta: Number = 1.0):
+def smooth_l1_loss(input: ArrayOrNumber, target: ArrayOrNumber, *, beta: Number = 1.0) -> ArrayOrScalar:
     """Mean of 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), broadcasting."""
     if beta < 0:
         raise OpError(f"'smooth_l1_loss' beta must be non-negative, got {beta}")
@@ -718,7 +729,7 @@ def _huber_grad(F, g, ans, a, b, delta):
 
 @op(vjp=(_huber_grad, lambda F, g, ans, a, b, delta: -_huber_grad(F, g, ans, a, b, delta)), saves="inputs",
     shape=mean_of_broadcast, grad_fn="HuberLossBackward0")
-def huber_loss(input, target, *, delta: Number = 1.0):
+def huber_loss(input: ArrayOrNumber, target: ArrayOrNumber, *, delta: Number = 1.0) -> ArrayOrScalar:
     """Mean of 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target), broadcasting."""
     if delta <= 0:
         raise OpError(f"'huber_loss' delta must be positive, got {delta}")
@@ -737,7 +748,7 @@ def _kl_grad_target(F, g, ans, x, t, log_target):
 
 
 @op(vjp=(_kl_grad_input, _kl_grad_target), saves="inputs", shape=mean_of_broadcast, grad_fn="MeanBackward0")
-def kl_div(input, target, *, log_target: Bool = False):
+def kl_div(input: ArrayOrNumber, target: ArrayOrNumber, *, log_target: Bool = False) -> ArrayOrScalar:
     """Elementwise mean of target (log(target) - input), input being log-probabilities (target too when
     log_target), 0 where target is 0; torch's default reduction, broadcasting."""
     x, t = np.asarray(input), np.asarray(target)
@@ -770,7 +781,7 @@ def _cos_shape(a, b, axis=1, eps=1e-8):
 @op(vjp=(lambda F, g, ans, a, b, axis, eps: _cos_grad(F, g, ans, a, b, axis, eps),
          lambda F, g, ans, a, b, axis, eps: _cos_grad(F, g, ans, b, a, axis, eps)),
     saves="inputs output", shape=_cos_shape, check_shape=True, grad_fn="SumBackward1", promote_0d=True)
-def cosine_similarity(a, b, *, axis: Int = 1, eps: Number = 1e-8):
+def cosine_similarity(a: ArrayOrNumber, b: ArrayOrNumber, *, axis: Int = 1, eps: Number = 1e-8) -> ArrayOrScalar:
     """Cosine of the angle between a and b along axis (broadcasting), each norm clamped below at eps, as torch's."""
     a, b = np.broadcast_arrays(a, b)
     na = np.maximum(np.sqrt(np.sum(a * a, axis=axis, keepdims=True)), eps)
@@ -794,7 +805,7 @@ def _normalize_grad(F, g, ans, a, p, axis, eps):
 
 
 @op(vjp=(_normalize_grad,), saves="inputs", grad_fn="DivBackward0")
-def normalize(a, *, p: Number = 2.0, axis: Int = 1, eps: Number = 1e-12):
+def normalize(a: ArrayOrNumber, *, p: Number = 2.0, axis: Int = 1, eps: Number = 1e-12) -> ArrayOrScalar:
     """a divided by its p-norm along axis, the norm clamped below at eps, as torch.nn.functional.normalize."""
     a = np.asarray(a)
     if p <= 0:

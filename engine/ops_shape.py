@@ -10,9 +10,10 @@ import math
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import ShapeError
-from .registry import Axes, Bool, Int, IntOrInts, Number, OptInt, PadWidth, family, op
+from .registry import ArrayOrNumber, ArrayOrScalar, Axes, Bool, Int, IntOrInts, Number, OptInt, PadWidth, family, op
 from .tensor import Tensor
 
 
@@ -42,7 +43,7 @@ def _cumsum_grad(F, g, ans, a, axis):
 
 
 @op(vjp=(_cumsum_grad,))
-def cumsum(a, *, axis: OptInt = None):
+def cumsum(a: ArrayOrNumber, *, axis: OptInt = None) -> ArrayOrScalar:
     """Running sum along axis (over the flattened tensor when null, as numpy)."""
     a = np.asarray(a)
     return np.cumsum(a, axis=axis, dtype=np.int64 if a.dtype.kind == "b" else None)
@@ -81,7 +82,7 @@ def _cumprod_grad(F, g, ans, a, axis):
 
 
 @op(vjp=(_cumprod_grad,), saves="inputs output")
-def cumprod(a, *, axis: OptInt = None):
+def cumprod(a: ArrayOrNumber, *, axis: OptInt = None) -> ArrayOrScalar:
     """Running product along axis (over the flattened tensor when null, as numpy)."""
     a = np.asarray(a)
     return np.cumprod(a, axis=axis, dtype=np.int64 if a.dtype.kind == "b" else None)
@@ -108,27 +109,27 @@ def _sort_grad(F, g, ans, a, axis, descending):
 
 
 @op(vjp=(_sort_grad,), saves="inputs")
-def sort(a, *, axis: Int = -1, descending: Bool = False):
+def sort(a: ArrayOrNumber, *, axis: Int = -1, descending: Bool = False) -> ArrayOrScalar:
     """The values of a sorted along axis (NaN counts as the largest); gradients go back to where they came from."""
     a = np.asarray(a)
     return np.take_along_axis(a, _order(a, axis, descending), axis=axis) if a.ndim else _scalar(a, axis)
 
 
 @op()
-def argsort(a, *, axis: Int = -1, descending: Bool = False):
+def argsort(a: ArrayOrNumber, *, axis: Int = -1, descending: Bool = False) -> ArrayOrScalar:
     """The int64 indices that sort a along axis (stable: ties keep their order, reversed when descending)."""
     a = np.asarray(a)
     return _order(a, axis, descending) if a.ndim else np.zeros_like(_scalar(a, axis), dtype=np.int64)
 
 
 @op()
-def argmax(a, *, axis: OptInt = None, keepdims: Bool = False):
+def argmax(a: ArrayOrNumber, *, axis: OptInt = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Index (int64) of the first maximum along axis, of the flattened tensor when null."""
     return np.argmax(a, axis=axis, keepdims=keepdims)
 
 
 @op()
-def argmin(a, *, axis: OptInt = None, keepdims: Bool = False):
+def argmin(a: ArrayOrNumber, *, axis: OptInt = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Index (int64) of the first minimum along axis, of the flattened tensor when null."""
     return np.argmin(a, axis=axis, keepdims=keepdims)
 
@@ -150,7 +151,7 @@ def _topk_grad(F, g, ans, a, k, axis, largest):
 
 
 @op(vjp=(_topk_grad,), saves="inputs")
-def topk(a, *, k: Int, axis: Int = -1, largest: Bool = True):
+def topk(a: ArrayOrNumber, *, k: Int, axis: Int = -1, largest: Bool = True) -> ArrayOrScalar:
     """The k largest (or smallest) values along axis, in order; gradients go back to where they came from."""
     a = np.asarray(a)
     if not a.ndim:
@@ -160,13 +161,13 @@ def topk(a, *, k: Int, axis: Int = -1, largest: Bool = True):
 
 
 @op()
-def any(a, *, axis: Axes = None, keepdims: Bool = False):
+def any(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Whether any element along axis is true (non-zero); bool."""
     return np.any(a, axis=axis, keepdims=keepdims)
 
 
 @op()
-def all(a, *, axis: Axes = None, keepdims: Bool = False):
+def all(a: ArrayOrNumber, *, axis: Axes = None, keepdims: Bool = False) -> ArrayOrScalar:
     """Whether every element along axis is true (non-zero); bool."""
     return np.all(a, axis=axis, keepdims=keepdims)
 
@@ -176,7 +177,7 @@ def all(a, *, axis: Axes = None, keepdims: Bool = False):
 family("shape")
 
 
-def _pairs(pad_width, ndim: int) -> np.ndarray:
+def _pairs(pad_width: int | tuple[int, ...] | tuple[tuple[int, ...], ...], ndim: int) -> np.ndarray:
     """numpy's reading of pad_width: one (before, after) per axis."""
     if ndim == 0:
         raise ShapeError("pad: a 0-d tensor has no axis to pad")
@@ -242,8 +243,8 @@ def _pad_name(kwargs, inputs):
 
 
 @op(vjp=(_pad_grad,), shape=_pad_shape, check_shape=True, grad_fn=_pad_name, torch="torch.nn.functional.pad")
-def pad(a, *, pad_width: PadWidth, mode: Literal["constant", "reflect", "replicate", "edge"] = "constant",
-        value: Number = 0):
+def pad(a: ArrayOrNumber, *, pad_width: PadWidth,
+        mode: Literal["constant", "reflect", "replicate", "edge"] = "constant", value: Number = 0) -> ArrayOrScalar:
     """Pad with numpy's pad_width (n, [before, after], or one pair per axis, first axis first): mode
     "constant" fills with value, "reflect" mirrors without repeating the edge, "replicate" (numpy's "edge")
     repeats the edge."""
@@ -257,7 +258,7 @@ def pad(a, *, pad_width: PadWidth, mode: Literal["constant", "reflect", "replica
 
 
 @op(vjp=(lambda F, g, ans, a, axis: F.flip(g, axis=axis),))
-def flip(a, *, axis: Axes = None):
+def flip(a: ArrayOrNumber, *, axis: Axes = None) -> ArrayOrScalar:
     """Reverse the order of elements along axis (all axes when null)."""
     return np.flip(a, axis=axis).copy()
 
@@ -267,7 +268,7 @@ def _negated(shift):
 
 
 @op(vjp=(lambda F, g, ans, a, shift, axis: F.roll(g, shift=_negated(shift), axis=axis),))
-def roll(a, *, shift: IntOrInts, axis: Axes = None):
+def roll(a: ArrayOrNumber, *, shift: IntOrInts, axis: Axes = None) -> ArrayOrScalar:
     """Shift elements along axis, wrapping around (over the flattened tensor when null)."""
     return np.roll(a, shift, axis=axis)
 
@@ -293,7 +294,7 @@ def _tile_grad(F, g, ans, a, reps):
 
 
 @op(vjp=(_tile_grad,), shape=_tile_shape, check_shape=True, grad_fn="RepeatBackward0")
-def tile(a, *, reps: IntOrInts):
+def tile(a: ArrayOrNumber, *, reps: IntOrInts) -> ArrayOrScalar:
     """Repeat the whole tensor reps times along each axis (numpy.tile; torch.tile, Tensor.repeat)."""
     return np.tile(a, reps)
 
@@ -320,7 +321,7 @@ def _repeat_shape(a, *, repeats, axis):
     shape=_repeat_shape, check_shape=True, aliases=("repeat_interleave",), torch="torch.repeat_interleave",
     grad_fn=lambda kwargs, inputs: "IndexSelectBackward0" if isinstance(kwargs.get("repeats"), tuple)
     else "ViewBackward0")
-def repeat(a, *, repeats: IntOrInts, axis: OptInt = None):
+def repeat(a: ArrayOrNumber, *, repeats: IntOrInts, axis: OptInt = None) -> ArrayOrScalar:
     """Repeat each element repeats times along axis (over the flattened tensor when null); repeats is a
     count or one count per element (numpy.repeat, torch.repeat_interleave)."""
     a = np.asarray(a)
@@ -330,16 +331,16 @@ def repeat(a, *, repeats: IntOrInts, axis: OptInt = None):
 
 @op(vjp=(lambda F, g, ans, a, axis1, axis2: F.swapaxes(g, axis1=axis1, axis2=axis2),),
     grad_fn="TransposeBackward0", aliases=("swapdims",))
-def swapaxes(a, *, axis1: Int, axis2: Int):
+def swapaxes(a: ArrayOrNumber, *, axis1: Int, axis2: Int) -> ArrayOrScalar:
     """Exchange two axes (torch.transpose(a, dim0, dim1))."""
     return np.swapaxes(a, axis1, axis2)
 
 
 @op(vjp=(lambda F, g, ans, a, source, destination: F.moveaxis(g, source=destination, destination=source),),
     grad_fn="PermuteBackward0", aliases=("movedim",))
-def moveaxis(a, *, source: IntOrInts, destination: IntOrInts):
+def moveaxis(a: ArrayOrNumber, *, source: IntOrInts, destination: IntOrInts) -> ArrayOrScalar:
     """Move axes to new positions; the others keep their order."""
-    return np.moveaxis(a, source, destination)
+    return np.moveaxis(np.asarray(a), source, destination)
 
 
 def _check_scatter_index(name, a_shape, indices, axis, src_shape=None):
@@ -369,7 +370,7 @@ def _full_index(indices, ax):
 @op(vjp=(lambda F, g, ans, a, indices, axis:
          F.scatter_add(np.zeros(a.shape, dtype=g.dtype), indices, g, axis=axis), None),
     saves="inputs", int_args=(1,))
-def gather(a, indices, *, axis: Int):
+def gather(a: ArrayOrNumber, indices: NDArray[np.int64], *, axis: Int) -> ArrayOrScalar:
     """out[i][j] = a[indices[i][j]][j] along axis 0 (and so on): torch.gather, indices as large as a at
     most along the other axes; the result has the indices' shape."""
     a = np.asarray(a)
@@ -389,7 +390,7 @@ def _scatter_src_grad(F, g, ans, a, indices, src, axis):
 
 
 @op(vjp=(lambda F, g, ans, a, indices, src, axis: g, None, _scatter_src_grad), saves="inputs", int_args=(1,))
-def scatter_add(a, indices, src, *, axis: Int):
+def scatter_add(a: ArrayOrNumber, indices: NDArray[np.int64], src: ArrayOrNumber, *, axis: Int) -> ArrayOrScalar:
     """A copy of a with src[i][j] added at [indices[i][j]][j] along axis 0 (and so on), repeated indices
     adding up: torch.scatter_add."""
     a, src = np.asarray(a), np.asarray(src)
@@ -404,7 +405,7 @@ def scatter_add(a, indices, src, *, axis: Int):
 
 
 @op(vjp=(lambda F, g, ans, a, mask, **_: F.where(mask, 0.0, g), None), saves="inputs")
-def masked_fill(a, mask, *, value: Number):
+def masked_fill(a: ArrayOrNumber, mask: ArrayOrNumber, *, value: Number) -> ArrayOrScalar:
     """A copy of a with value where mask (read as booleans, broadcast to a's shape) is true."""
     a = np.asarray(a)
     mask = np.asarray(mask).astype(bool, copy=False)

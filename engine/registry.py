@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
+import numpy as np
 from numpy.typing import NDArray
 
 from .errors import OpError
@@ -42,6 +43,10 @@ from .kwarg_types import Shape as Shape
 from .kwarg_types import choice as choice
 from .tensor import Tensor
 
+# what an op's forward receives for each tensor argument: the tensor's array, or a python number as given
+ArrayOrNumber: TypeAlias = NDArray[Any] | int | float
+# what a forward returns: an array, or the numpy scalar of a full reduction (which dispatch makes a 0-d array)
+ArrayOrScalar: TypeAlias = NDArray[Any] | np.generic
 # rule(F, g, ans, *inputs, **kwargs) -> the gradient of one input (see `op`); F is a VjpNamespace of reverse mode
 VjpRule: TypeAlias = Callable[..., Any]
 # shape(*input shapes, **kwargs) -> the result's shape
