@@ -85,7 +85,8 @@ def _number(v: Any) -> int | float:
 
 
 def choice(*options: str) -> KwargType:
-    """A kwarg that is one of a few strings (gelu's approximate="none" | "tanh")."""
+    """A kwarg that is one of a few strings (gelu's approximate="none" | "tanh"): what a forward's
+    `Literal["none", "tanh"]` annotation stands for."""
     def check(v: Any) -> str:
         if not isinstance(v, str) or v not in options:
             raise ValueError(f"must be one of {', '.join(repr(o) for o in options)}")

@@ -40,7 +40,6 @@ from .kwarg_types import OptInt as OptInt
 from .kwarg_types import OptNumber as OptNumber
 from .kwarg_types import PadWidth as PadWidth
 from .kwarg_types import Shape as Shape
-from .kwarg_types import choice as choice
 from .tensor import Tensor
 
 # what an op's forward receives for each tensor argument: the tensor's array, or a python number as given
