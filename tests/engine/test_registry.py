@@ -3,6 +3,9 @@ result whichever path (short or general) an op call takes."""
 
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -116,6 +119,30 @@ def test_a_kwarg_without_a_kwarg_type_fails_at_declaration():
         @op()
         def untyped(a, *, by: float = 2.0):
             return a * by
+
+
+def test_a_literal_of_strings_is_a_choice_kwarg_checked_and_shown_in_the_catalog():
+    @op(vjp=(lambda F, g, ans, a, side: g,), method=False)
+    def late_side(a, *, side: Literal["left", "right"] = "left"):
+        """a, whichever side."""
+        return np.asarray(a)
+
+    try:
+        entry = OPS["late_side"].describe()["kwargs"]
+        assert entry == [{"name": "side", "type": '"left" | "right"', "required": False, "default": "left",
+                          "aliases": []}]
+        assert E.late_side(Tensor([1.0]), side="right").tolist() == [1.0]
+        with pytest.raises(E.OpError, match="kwarg 'side' must be one of 'left', 'right'"):
+            E.late_side(Tensor([1.0]), side="up")
+    finally:
+        _forget("late_side")
+
+
+def test_kwarg_types_tell_a_type_checker_the_value_a_forward_receives():
+    # (Annotated aliases: the value type for a checker, the KwargType for the registry)
+    hints = typing.get_type_hints(OPS["sum"].forward, include_extras=True)
+    assert typing.get_args(hints["axis"])[0] == int | tuple[int, ...] | None
+    assert OPS["sum"].kwargs["axis"][0].name == "int | int[] | null"
 
 
 def test_methods_are_the_ops_that_say_so():
