@@ -59,7 +59,8 @@ class Journal:
     """Undo log of graph mutations (grads set, buffers freed), for all-or-nothing programs."""
 
     def __init__(self) -> None:
-        self.undo: list[tuple[Any, str, Any]] = []
+        # (object, attribute, old value), or (array, None, its old values) for an array written in place
+        self.undo: list[tuple[Any, str | None, Any]] = []
 
     def rollback(self) -> None:
         for obj, attr, old in reversed(self.undo):

@@ -9,6 +9,7 @@ undone with everything else. The formulas are torch's single-tensor algorithms (
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,7 +39,7 @@ class Optimizer:
     type: ClassVar[str]
     defaults: ClassVar[dict[str, Any]]
 
-    def __init__(self, params, **hyperparameters: Any) -> None:
+    def __init__(self, params: Tensor | Iterable[Tensor], **hyperparameters: Any) -> None:
         unknown = [k for k in hyperparameters if k not in self.defaults]
         if unknown:
             raise OptimizerError(f"{type(self).__name__} has no hyperparameter {', '.join(map(repr, unknown))} "
@@ -127,12 +128,12 @@ class SGD(Optimizer):
     defaults = {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
                 "maximize": False}
 
-    def _validate(self, h):
+    def _validate(self, h: dict[str, Any]) -> None:
         super()._validate(h)
         if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
             raise OptimizerError("Nesterov momentum requires a momentum and zero dampening", name="nesterov")
 
-    def _update(self, x, g, s, h):
+    def _update(self, x: np.ndarray, g: np.ndarray, s: ParamState, h: dict[str, Any]) -> np.ndarray:
         if h["weight_decay"]:
             g = g + h["weight_decay"] * x
         if h["momentum"]:
@@ -140,7 +141,8 @@ class SGD(Optimizer):
             buf = g.copy() if buf is None else buf * h["momentum"] + (1 - h["dampening"]) * g
             _set(s, momentum_buffer=buf)
             g = g + h["momentum"] * buf if h["nesterov"] else buf
-        return x - h["lr"] * g
+        lr: float = h["lr"]
+        return x - lr * g
 
 
 class Adam(Optimizer):
@@ -149,7 +151,7 @@ class Adam(Optimizer):
                 "maximize": False}
     decoupled = False  # AdamW: weight decay shrinks the param instead of adding to the gradient
 
-    def _update(self, x, g, s, h):
+    def _update(self, x: np.ndarray, g: np.ndarray, s: ParamState, h: dict[str, Any]) -> np.ndarray:
         lr, (beta1, beta2), eps, wd = h["lr"], h["betas"], h["eps"], h["weight_decay"]
         if s.step is None:
             _set(s, step=0, exp_avg=np.zeros_like(x), exp_avg_sq=np.zeros_like(x))
@@ -170,7 +172,8 @@ class Adam(Optimizer):
             denom = np.sqrt(s.max_exp_avg_sq) / bias_correction2_sqrt + eps
         else:
             denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
-        return x - (lr / bias_correction1) * (exp_avg / denom)
+        updated: np.ndarray = x - (lr / bias_correction1) * (exp_avg / denom)  # (ParamState's arrays are Any)
+        return updated
 
 
 class AdamW(Adam):
@@ -184,7 +187,7 @@ class RMSprop(Optimizer):
     defaults = {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False,
                 "maximize": False}
 
-    def _update(self, x, g, s, h):
+    def _update(self, x: np.ndarray, g: np.ndarray, s: ParamState, h: dict[str, Any]) -> np.ndarray:
         alpha, eps, momentum = h["alpha"], h["eps"], h["momentum"]
         if s.step is None:
             _set(s, step=0, square_avg=np.zeros_like(x))
@@ -205,8 +208,10 @@ class RMSprop(Optimizer):
         if momentum > 0:
             buf = s.momentum_buffer * momentum + g / avg
             _set(s, momentum_buffer=buf)
-            return x - h["lr"] * buf
-        return x - h["lr"] * (g / avg)
+            updated: np.ndarray = x - h["lr"] * buf  # (ParamState's arrays are Any)
+        else:
+            updated = x - h["lr"] * (g / avg)
+        return updated
 
 
 class Adagrad(Optimizer):
@@ -214,20 +219,21 @@ class Adagrad(Optimizer):
     defaults = {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10,
                 "maximize": False}
 
-    def __init__(self, params, **hyperparameters: Any) -> None:
+    def __init__(self, params: Tensor | Iterable[Tensor], **hyperparameters: Any) -> None:
         super().__init__(params, **hyperparameters)
         init = self.hyperparameters["initial_accumulator_value"]
         for p, s in zip(self.params, self.state, strict=True):  # torch fills the sums when it is made
             _set(s, step=0, sum=np.full_like(p.data, init))
 
-    def _update(self, x, g, s, h):
+    def _update(self, x: np.ndarray, g: np.ndarray, s: ParamState, h: dict[str, Any]) -> np.ndarray:
         step = s.step + 1
         if h["weight_decay"]:
             g = g + h["weight_decay"] * x
         clr = h["lr"] / (1 + (step - 1) * h["lr_decay"])
         total = s.sum + g * g
         _set(s, step=step, sum=total)
-        return x - clr * (g / (np.sqrt(total) + h["eps"]))
+        updated: np.ndarray = x - clr * (g / (np.sqrt(total) + h["eps"]))  # (ParamState's arrays are Any)
+        return updated
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.type: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}

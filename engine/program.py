@@ -191,7 +191,7 @@ class Namespace:
             else:
                 result = self._compute(i, op)
             if op.requires_grad is not None:
-                if not result.is_leaf:
+                if result.grad_fn is not None:  # not a leaf
                     raise LeafError(f"{NOT_A_LEAF_MESSAGE} (This result has grad_fn {result.grad_fn.name}: "
                                     "compute it with \"no_grad\": true to make a new leaf.)",
                                     pointer=f"/ops/{i}/requires_grad")

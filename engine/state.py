@@ -415,7 +415,7 @@ class _Loader:
             namespace.optimizers[made.name] = made
         return Loaded(namespace, self.roots)
 
-    def read_versions(self, entries: list) -> None:
+    def read_versions(self, entries: list[Any]) -> None:
         counters: dict[int, VersionCounter] = {}
         for j, entry in enumerate(entries):
             entry = _list(entry, f"version {j}")
@@ -432,9 +432,10 @@ class _Loader:
                 raise _fail(f"version {j} gives counter {k} two values")
             t._vc = counter
 
-    def read_optimizer(self, j: int, spec: dict) -> NamedOptimizer:
+    def read_optimizer(self, j: int, spec: dict[str, Any]) -> NamedOptimizer:
         where = f"optimizer {j}"
-        cls = OPTIMIZERS.get(spec.get("type")) if type(spec.get("type")) is str else None
+        kind = spec.get("type")
+        cls = OPTIMIZERS.get(kind) if type(kind) is str else None
         if cls is None:
             raise _fail(f"{where} has an unknown type")
         name, names = spec.get("name"), _list(spec.get("params"), f"{where} params")

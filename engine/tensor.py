@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .errors import BackwardError, DTypeError, TensorError
 from .graph import Meta, Node, VersionCounter, keep_values, set_attr
@@ -70,6 +70,7 @@ class Tensor:
     grad: NDArray[Any] | None
     grad_fn: Node | None
     requires_grad: bool
+    _vc: VersionCounter | None
 
     def __init__(self, data: object, requires_grad: bool = False, dtype: DTypeLike | None = None):
         self.data = as_array(data, dtype)
@@ -126,7 +127,7 @@ class Tensor:
             self._vc = VersionCounter()
         return self._vc
 
-    def write_(self, values) -> None:
+    def write_(self, values: ArrayLike) -> None:
         """Write values into this tensor's data in place, as an optimizer step does: the same array (a
         detached view sees the new values), its version bumped; both undone by a failed program."""
         keep_values(self.data)
