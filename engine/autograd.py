@@ -142,8 +142,9 @@ def run_backward(roots: Sequence[Tensor], grad_roots: Sequence[Any], *, retain_g
         if op.saves_inputs:
             _check_versions(node)
         nxt = node.next
+        grads: Sequence[Any]  # one per input, None where none is computed
         if g is None:
-            grads: Any = (None,) * len(nxt)
+            grads = (None,) * len(nxt)
         elif leaf_targets is None:  # backward: every input that goes somewhere
             if batched:
                 grads = op.call_batch_vjp(F, g, node, create_graph, [n is not None for n in nxt])
@@ -318,7 +319,7 @@ def _root_grad(output: Tensor, gradient: object, position: int, create_graph: bo
 def _batched_root_grads(roots: list[Tensor], grad_outputs: list[Any], create_graph: bool) -> list[Any]:
     """The upstream gradients of a batched backward: each of its output's shape behind one batch axis B."""
     batch = None
-    gs = []
+    gs: list[Any] = []  # arrays, or Tensors under create_graph
     for i, (o, g) in enumerate(zip(roots, grad_outputs)):
         if g is None:
             raise BackwardError(f"is_grads_batched needs grad_outputs: grad_outputs[{i}] is missing (give it "

@@ -17,8 +17,10 @@ sequence, a tuple of tuples for sequences of both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeAlias, overload
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import governance
 from .autograd import _check_versions as check_versions  # torch's version counters, as backward checks them
@@ -29,8 +31,13 @@ from .tensor import Tensor, as_array
 
 __all__ = ["jacobian", "jvp", "hvp", "hessian", "jacobian_elements"]
 
+# one tensor or a sequence of them, as the outputs and inputs of a derivative are given
+Tensors: TypeAlias = Tensor | Sequence[Tensor]
+# an answer: a Tensor, or tuples of them nested as torch.autograd.functional nests them
+Nested: TypeAlias = Tensor | tuple[Any, ...]
 
-def _as_list(value, what: str) -> tuple[list[Tensor], bool]:
+
+def _as_list(value: Any, what: str) -> tuple[list[Tensor], bool]:
     """A Tensor or a sequence of them, and whether it was a sequence (for nesting the answer)."""
     is_seq = not isinstance(value, Tensor)
     items = list(value) if is_seq else [value]
@@ -48,12 +55,12 @@ def _check_inputs(inputs: list[Tensor]) -> None:
                                 "(make it with requires_grad=True)")
 
 
-def _nest(rows: list[list[Tensor]], outer_seq: bool, inner_seq: bool):
+def _nest(rows: list[list[Tensor]], outer_seq: bool, inner_seq: bool) -> Nested:
     inner = [tuple(r) if inner_seq else r[0] for r in rows]
     return tuple(inner) if outer_seq else inner[0]
 
 
-def _zeros(shape: tuple[int, ...], dtype) -> Tensor:
+def _zeros(shape: tuple[int, ...], dtype: DTypeLike) -> Tensor:
     return Tensor._make(np.zeros(shape, dtype=dtype), None)
 
 
@@ -94,15 +101,26 @@ def _jacobian_rows(outputs: list[Tensor], inputs: list[Tensor], chunk_size: int 
                 if a == starts[k] and b == starts[k + 1] and a - lo == 0 and b - lo == g.shape[0]:
                     flat[k][j] = g.data  # the whole pass is this output's block: no copy
                     continue
-                if flat[k][j] is None:
-                    flat[k][j] = np.zeros((sizes[k], *x.shape), dtype=x.dtype)
-                flat[k][j][a - starts[k]:b - starts[k]] = g.data[a - lo:b - lo]
-    return [[_zeros((*o.shape, *x.shape), x.dtype) if flat[k][j] is None else
-             Tensor._make(flat[k][j].reshape((*o.shape, *x.shape)), None) for j, x in enumerate(inputs)]
+                block = flat[k][j]
+                if block is None:
+                    block = flat[k][j] = np.zeros((sizes[k], *x.shape), dtype=x.dtype)
+                block[a - starts[k]:b - starts[k]] = g.data[a - lo:b - lo]
+    return [[_zeros((*o.shape, *x.shape), x.dtype) if block is None else
+             Tensor._make(block.reshape((*o.shape, *x.shape)), None) for block, x in zip(flat[k], inputs)]
             for k, o in enumerate(outputs)]
 
 
-def jacobian(outputs, inputs, chunk_size: int | None = None):
+# (the answer's nesting follows the arguments': sequences of both give a tuple of tuples)
+@overload
+def jacobian(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
+             chunk_size: int | None = None) -> tuple[tuple[Tensor, ...], ...]: ...
+
+
+@overload
+def jacobian(outputs: Tensors, inputs: Tensors, chunk_size: int | None = None) -> Nested: ...
+
+
+def jacobian(outputs: Tensors, inputs: Tensors, chunk_size: int | None = None) -> Nested:
     """d outputs / d inputs of an existing graph (torch.autograd.functional.jacobian's answer).
 
     J[k][j] has shape outputs[k].shape + inputs[j].shape and inputs[j]'s dtype. One batched backward pass
@@ -117,13 +135,13 @@ def jacobian(outputs, inputs, chunk_size: int | None = None):
     return _nest(_jacobian_rows(outs, ins, chunk_size), outs_seq, ins_seq)
 
 
-def _tangents(values, inputs: list[Tensor], what: str) -> list:
+def _tangents(values: Any, inputs: list[Tensor], what: str) -> list[Any]:
     """One tangent per input, of its shape (Tensors kept as they are: a JVP by a tensor is differentiable)."""
     items = [values] if isinstance(values, (Tensor, np.ndarray)) or not isinstance(values, (list, tuple)) \
         else list(values)
     if len(items) != len(inputs):
         raise BackwardError(f"{what} has {len(items)} items for {len(inputs)} inputs")
-    out = []
+    out: list[Any] = []  # Tensors or arrays
     for i, (v, x) in enumerate(zip(items, inputs)):
         arr = as_array(v, x.dtype)
         if arr.shape != x.shape:
@@ -132,7 +150,15 @@ def _tangents(values, inputs: list[Tensor], what: str) -> list:
     return out
 
 
-def jvp(outputs, inputs, tangents):
+@overload
+def jvp(outputs: Tensor, inputs: Tensors, tangents: Any) -> Tensor: ...
+
+
+@overload
+def jvp(outputs: Sequence[Tensor], inputs: Tensors, tangents: Any) -> tuple[Tensor, ...]: ...
+
+
+def jvp(outputs: Tensors, inputs: Tensors, tangents: Any) -> Tensor | tuple[Tensor, ...]:
     """J·v for each output: the derivative of outputs along the direction `tangents` (one per input).
 
     Forward mode over the recorded graph: tangents flow from the inputs to the outputs, node by node, each by
@@ -149,9 +175,9 @@ def jvp(outputs, inputs, tangents):
     return tuple(result) if outs_seq else result[0]
 
 
-def _forward_tangents(outs: list[Tensor], ins: list[Tensor], vs: list[np.ndarray]) -> list:
+def _forward_tangents(outs: list[Tensor], ins: list[Tensor], vs: list[np.ndarray]) -> list[Any]:
     """The tangent of each output (None where no input reaches it), pushed node by node from the inputs."""
-    tangent: dict = {}
+    tangent: dict[Any, Any] = {}  # a leaf Tensor or Node -> the tangent of its value
     seeded: set[Node] = set()
     for x, v in zip(ins, vs):
         key = x if x.grad_fn is None else x.grad_fn
@@ -177,17 +203,18 @@ def _forward_tangents(outs: list[Tensor], ins: list[Tensor], vs: list[np.ndarray
 _PLAIN = vjp_namespace(False)
 
 
-def _value(x):
+def _value(x: Any) -> Any:
     """A saved input as the forward reads it (a Meta, for inputs the node did not save, stays a Meta)."""
     return x.data if type(x) is Tensor else x
 
 
-def _zeros_like(x, dtype) -> np.ndarray:
+def _zeros_like(x: Any, dtype: DTypeLike) -> np.ndarray:
     return np.zeros(np.shape(x) if not isinstance(x, Meta) else x.shape, dtype=dtype)
 
 
-def _node_jvp(node: Node, ts: list) -> np.ndarray:
-    """The tangent of one node's output from its inputs' tangents (None for inputs no tangent reaches)."""
+def _node_jvp(node: Node, ts: list[Any]) -> Any:
+    """The tangent of one node's output from its inputs' tangents (None for inputs no tangent reaches): an
+    array, or a numpy scalar where the op's forward gives one."""
     op, kw = node.op, node.kwargs
     values = [_value(x) for x in node.inputs]
     dtype = next(t.dtype for t in ts if t is not None)
@@ -196,15 +223,14 @@ def _node_jvp(node: Node, ts: list) -> np.ndarray:
         args = [t if t is not None else _zeros_like(v, dtype) if rule is not None else v
                 for t, v, rule in zip(ts, values, rules)]
         return op.forward(*args, **kw)
+    total: Any = None
     if op.jvp == "bilinear":  # one term per input that has a tangent
-        total = None
         for i, t in enumerate(ts):
             if t is not None:
                 term = op.forward(*values[:i], t, *values[i + 1:], **kw)
                 total = term if total is None else total + term
         return total
     if op.jvp == "elementwise":  # a diagonal Jacobian: each vjp rule, applied to its input's tangent
-        total = None
         for rule, t in zip(op.vjp, ts):
             if t is not None and rule is not None:
                 term = rule(_PLAIN, t, node.out, *values, **kw)
@@ -214,7 +240,7 @@ def _node_jvp(node: Node, ts: list) -> np.ndarray:
     return _vjp_transposed(node, ts, dtype)
 
 
-def _vjp_transposed(node: Node, ts: list, dtype) -> np.ndarray:
+def _vjp_transposed(node: Node, ts: list[Any], dtype: DTypeLike) -> np.ndarray:
     """J·t for an op without a forward-mode rule: its vjp u -> J^T u is linear in u, so the gradient of
     <vjp(u), t> with respect to u is J t (the double-vjp trick, on this one node)."""
     out = node.out if node.out is not None else np.asarray(node.op.forward(
@@ -235,7 +261,7 @@ def _vjp_transposed(node: Node, ts: list, dtype) -> np.ndarray:
     return np.zeros(out.shape, dtype=dtype) if jt is None else jt.data
 
 
-def double_vjp_jvp(outputs, inputs, tangents):
+def double_vjp_jvp(outputs: Tensors, inputs: Tensors, tangents: Any) -> Tensor | tuple[Tensor, ...]:
     """J·v by the double-vjp trick over the whole graph: the vjp u -> J^T u is linear in u, so its derivative
     with respect to u along v is J v (u is a zero cotangent that only carries the graph). The reference
     forward mode is checked against, and what bench/derivatives.py compares it with."""
@@ -261,7 +287,7 @@ def _plain(t: Tensor) -> Tensor:
     return t if t.grad_fn is None else t.detach()
 
 
-def _scalar_output(output) -> Tensor:
+def _scalar_output(output: object) -> Tensor:
     if not isinstance(output, Tensor):
         raise BackwardError(f"output is {type(output).__name__}, not a Tensor")
     if output.size != 1:
@@ -270,7 +296,15 @@ def _scalar_output(output) -> Tensor:
     return output
 
 
-def hvp(output, inputs, v):
+@overload
+def hvp(output: Tensor, inputs: Tensor, v: Any) -> Tensor: ...
+
+
+@overload
+def hvp(output: Tensor, inputs: Sequence[Tensor], v: Any) -> tuple[Tensor, ...]: ...
+
+
+def hvp(output: Tensor, inputs: Tensors, v: Any) -> Tensor | tuple[Tensor, ...]:
     """H·v, the Hessian of a single-element output times v (one tensor per input), reverse-over-reverse:
     the gradient of <grad output, v>."""
     out = _scalar_output(output)
@@ -289,7 +323,16 @@ def hvp(output, inputs, v):
     return tuple(answers) if ins_seq else answers[0]
 
 
-def hessian(output, inputs, chunk_size: int | None = None):
+@overload
+def hessian(output: Tensor, inputs: Tensor, chunk_size: int | None = None) -> Tensor: ...
+
+
+@overload
+def hessian(output: Tensor, inputs: Sequence[Tensor],
+            chunk_size: int | None = None) -> tuple[tuple[Tensor, ...], ...]: ...
+
+
+def hessian(output: Tensor, inputs: Tensors, chunk_size: int | None = None) -> Nested:
     """The Hessian of a single-element output: H[i][j] of shape inputs[i].shape + inputs[j].shape, the
     Jacobian of the gradient (taken with create_graph), in batched backward passes."""
     out = _scalar_output(output)

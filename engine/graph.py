@@ -153,8 +153,15 @@ class NodeOp(Protocol):
     grad_fn: str
     grad_fn_rule: GradFnRule | None
     shape: Callable[..., tuple[int, ...]] | None
+    forward: Callable[..., Any]
+    vjp: Any  # its rules, as declared (the registry's VjpRule tuple, or one rule)
+    jvp: str | None
 
-    def call_vjp(self, F: Any, g: Any, node: Node, create_graph: bool) -> Sequence[Any]: ...
+    def call_vjp(self, F: Any, g: Any, node: Node, create_graph: bool,
+                 wanted: Sequence[bool] | None = None) -> Sequence[Any]: ...
+
+    def call_batch_vjp(self, F: Any, g: Any, node: Node, create_graph: bool,
+                       wanted: Sequence[bool]) -> tuple[Any, ...]: ...
 
 
 class Node:

@@ -96,13 +96,13 @@ def _expand(F, g, shape, axis, keepdims):
     return F.broadcast_to(F.reshape(g, shape=kept), shape=lead + tuple(shape))
 
 
-def _lead(g, ndim: int) -> tuple[int, ...]:
+def _lead(g: Any, ndim: int) -> tuple[int, ...]:
     """The batch axes in front of a gradient whose op output has ndim axes: () outside a batched backward.
     Rules that read them work unchanged in a batched backward (declared with batched=True)."""
     return tuple(g.shape[:g.ndim - ndim])
 
 
-def _batch_col(F, g, ndim: int):
+def _batch_col(F: Any, g: Any, ndim: int) -> Any:
     """A gradient of a 0-d output, shaped to broadcast against an ndim-d operand: a batched g (B,) becomes
     (B, 1, ..., 1) so that its batch axis stays in front; an unbatched g is left as it is."""
     if g.ndim == 0:
@@ -743,7 +743,7 @@ def _squeeze_name(kwargs, inputs):
     return "SqueezeBackward0" if axis is None else "SqueezeBackward2" if isinstance(axis, tuple) else "SqueezeBackward1"
 
 
-def _squeezed_ndim(shape, axis) -> int:
+def _squeezed_ndim(shape: tuple[int, ...], axis: int | tuple[int, ...] | None) -> int:
     if axis is None:
         return builtins.sum(1 for s in shape if s != 1)
     return len(shape) - (1 if isinstance(axis, int) else len(set(_reduced_axes(shape, axis))))
@@ -872,11 +872,11 @@ def stack(*arrays: ArrayOrNumber, axis: Int = 0) -> ArrayOrScalar:
     return np.stack(arrays, axis=axis)
 
 
-def _indexed_ndim(ndim: int, key) -> int:
+def _indexed_ndim(ndim: int, key: tuple[Any, ...]) -> int:
     return ndim - builtins.sum(1 for k in key if type(k) is int) + builtins.sum(1 for k in key if k is None)
 
 
-def _batch_key(lead: tuple[int, ...], key) -> tuple:
+def _batch_key(lead: tuple[int, ...], key: tuple[Any, ...]) -> tuple[Any, ...]:
     """An index key that leaves the batch axes in front alone (basic indexing: a full slice for each)."""
     return (slice(None),) * len(lead) + tuple(key)
 

@@ -23,10 +23,11 @@ from .functions import backward as tensor_backward
 from .governance import NODE_OVERHEAD, RESULT_OVERHEAD
 from .graph import Node, no_grad, set_attr, transaction
 from .optim import OPTIMIZERS, Optimizer
-from .program_derivatives import DerivativeCall, derive
+from .program_derivatives import derive
 from .registry import close_ops, lookup
 from .structure import (
     BackwardCall,
+    DerivativeCall,
     GradCall,
     Input,
     OpCall,
@@ -221,7 +222,8 @@ class Namespace:
             t = self.variable(output, pointer=f"{pointer}/output")
             gradient = call.gradient
             if isinstance(gradient, (str, Ref)):  # a variable's name: its binding, differentiable under create_graph
-                gradient = self.variable(getattr(gradient, "name", gradient), pointer=f"{pointer}/gradient")
+                name = gradient.name if isinstance(gradient, Ref) else gradient
+                gradient = self.variable(name, pointer=f"{pointer}/gradient")
             tensor_backward(t, gradient, retain_graph=call.retain_graph, create_graph=call.create_graph)
         except EngineError as e:
             raise located(e, where, name=output if isinstance(output, str) else None, pointer=pointer) from None
@@ -257,9 +259,11 @@ class Namespace:
         """Run a grad call; the answer is named by `call.bind`, else by the inputs' names."""
         vectors = None if call.grad_outputs is None else tuple(
             Ref(g) if isinstance(g, str) else g for g in call.grad_outputs)
-        return self.derivative(DerivativeCall("grad", call.outputs, call.inputs, vectors, None, call.retain_graph,
-                                              call.create_graph, call.allow_unused, is_grads_batched, call.bind),
-                               limits)["grads"]
+        answer = self.derivative(DerivativeCall("grad", call.outputs, call.inputs, vectors, None, call.retain_graph,
+                                                call.create_graph, call.allow_unused, is_grads_batched, call.bind),
+                                 limits)
+        grads: dict[str, Tensor] = answer["grads"]  # (a grad call's answer: its gradients by name)
+        return grads
 
     def _derive(self, call: DerivativeCall, at: str, limits: Limits) -> tuple[dict[str, Any], dict[str, Tensor]]:
         answer, made = derive(call, self.variable, at, limits.max_tensor_elements, limits.max_session_bytes)

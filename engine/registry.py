@@ -44,8 +44,9 @@ from .tensor import Tensor
 
 # what an op's forward receives for each tensor argument: the tensor's array, or a python number as given
 ArrayOrNumber: TypeAlias = NDArray[Any] | int | float
-# what a forward returns: an array, or the numpy scalar of a full reduction (which dispatch makes a 0-d array)
-ArrayOrScalar: TypeAlias = NDArray[Any] | np.generic
+# what a forward returns: an array, or a scalar (a full reduction's, or a number passed through), which dispatch
+# makes a 0-d array
+ArrayOrScalar: TypeAlias = NDArray[Any] | np.generic | int | float
 # rule(F, g, ans, *inputs, **kwargs) -> the gradient of one input (see `op`); F is a VjpNamespace of reverse mode
 VjpRule: TypeAlias = Callable[..., Any]
 # shape(*input shapes, **kwargs) -> the result's shape
@@ -313,7 +314,8 @@ class OpDef:
         grads: Sequence[Any] = vjp(F, g, ans, *inputs, **node.kwargs)
         return grads
 
-    def call_batch_vjp(self, F: Any, g: Any, node: Node, create_graph: bool, wanted: Sequence[bool]) -> tuple[Any, ...]:
+    def call_batch_vjp(self, F: Any, g: Any, node: Node, create_graph: bool,
+                       wanted: Sequence[bool]) -> tuple[Any, ...]:
         """The vjp of a batched backward: g and every gradient carry one leading batch axis.
 
         `wanted[i]` says whether input i's gradient is needed (a batch of gradients for a tensor nobody
@@ -322,14 +324,16 @@ class OpDef:
         if self.batch_vjp is None:
             rows = [self.call_vjp(F, g[b], node, create_graph) for b in range(g.shape[0])]
             return tuple(None if gs[0] is None or not w else F.stack(*gs, axis=0) for gs, w in zip(zip(*rows), wanted))
-        inputs = node.inputs
+        inputs: Any = node.inputs  # (as in call_vjp)
+        ans: Tensor | NDArray[Any] | None
         if not create_graph:
             if self.saves_inputs:
                 inputs = [x.data if type(x) is Tensor else x for x in inputs]
             ans = node.out
         else:
             ans = None if node.out is None else Tensor._make(node.out, node)
-        vjp, kw = self.batch_vjp, node.kwargs
+        vjp: Any = self.batch_vjp  # (as in call_vjp)
+        kw = node.kwargs
         if type(vjp) is tuple:
             return tuple(None if not w or f is None else f(F, g, ans, *inputs, **kw) for f, w in zip(vjp, wanted))
         grads = vjp(F, g, ans, *inputs, **kw)

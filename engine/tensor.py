@@ -208,6 +208,7 @@ class Tensor:
         def __getitem__(self, key: Any) -> Tensor: ...
         @property
         def T(self) -> Tensor: ...
+        def detach(self) -> Tensor: ...  # the detach op, bound as a method like every op that is one
 
 
 # what an operator takes on its other side: a tensor, an array or a python number
