@@ -13,7 +13,7 @@ through the namespaces here, filled as each op registers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -95,7 +95,7 @@ def run_backward(roots: Sequence[Tensor], grad_roots: Sequence[Any], *, retain_g
         node_targets = {t.grad_fn for t in inputs if t.grad_fn is not None}
         # a node runs when another input lies below it; an input's own node only receives its gradient
         # (as in torch, it is neither run nor freed: it may have been freed already)
-        useful: set[Node] = set()  # nodes to run
+        useful = set()  # nodes to run
         for node in walk(root_nodes):  # children come first, so usefulness flows up
             if any(n in useful or n in leaf_targets or n in node_targets for n in node.next if n is not None):
                 useful.add(node)
@@ -273,7 +273,7 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
     return deps
 
 
-def _free(nodes) -> None:
+def _free(nodes: Iterable[Node]) -> None:
     """Drop the buffers the nodes saved, keeping shapes and dtypes (journaled like set_attr)."""
     journal = current_journal()
     for node in nodes:

@@ -378,7 +378,7 @@ def _function(opdef: OpDef) -> Callable[..., Tensor]:
                 tensors = tuple(tensors[0])  # numpy style: concat([a, b], axis=0)
             return apply(opdef, tensors, kwargs)
     elif opdef.plain:  # apply's first step, inlined: one call less on the hot path of small-tensor code
-        def fn(*args, **kwargs):
+        def fn(*args: Any, **kwargs: Any) -> Tensor:
             if kwargs or _limits.max_elements is not None or _governance.budget is not None:
                 return apply(opdef, args, kwargs)
             out = _apply_short(opdef, args)
@@ -391,7 +391,7 @@ def _function(opdef: OpDef) -> Callable[..., Tensor]:
     return fn
 
 
-def operator(opdef: OpDef, reflected: bool = False):
+def operator(opdef: OpDef, reflected: bool = False) -> Callable[[Tensor, Any], Tensor]:
     """A Tensor operator applying a two-argument op (x * y, or 2 * x when reflected), straight to the short
     path when it may run there, as `_function` does."""
     if not opdef.plain:
@@ -399,14 +399,14 @@ def operator(opdef: OpDef, reflected: bool = False):
             return lambda self, other: apply(opdef, (other, self), {})
         return lambda self, other: apply(opdef, (self, other), {})
 
-    def binary(self, other):
+    def binary(self: Tensor, other: Any) -> Tensor:
         if _limits.max_elements is None and _governance.budget is None:  # else apply checks and charges first
             out = _apply_short(opdef, (self, other))
             if out is not None:
                 return out
         return apply(opdef, (self, other), {})
 
-    def reflected_binary(self, other):
+    def reflected_binary(self: Tensor, other: Any) -> Tensor:
         if _limits.max_elements is None and _governance.budget is None:
             out = _apply_short(opdef, (other, self))
             if out is not None:

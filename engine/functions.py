@@ -6,7 +6,6 @@ Every op declared later (after `import engine`) is bound the same way as it regi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np

@@ -157,6 +157,9 @@ class NodeOp(Protocol):
     vjp: Any  # its rules, as declared (the registry's VjpRule tuple, or one rule)
     jvp: str | None
 
+    # call_vjp(F, g, node, False) fitted to the op: the gradients of a plain backward
+    plain_vjp: Callable[[Any, Any, Node], Sequence[Any]]
+
     def call_vjp(self, F: Any, g: Any, node: Node, create_graph: bool,
                  wanted: Sequence[bool] | None = None) -> Sequence[Any]: ...
 

@@ -236,7 +236,7 @@ class OpDef:
             "torch": self.torch,
         }
 
-    def _plain_vjp(self):
+    def _plain_vjp(self) -> Callable[[Any, Any, Node], Sequence[Any]]:
         """`call_vjp` for a plain backward, fitted once to this op's declaration: for the common ops (one or
         two inputs, no kwargs) a closure without the general branches, which cost as much as a small
         tensor's numpy work when they run for every node of every backward; the general method otherwise.
@@ -249,19 +249,19 @@ class OpDef:
             if f is None:
                 return lambda F, g, node: (None,)
             if self.saves_inputs:
-                def unary_saved(F, g, node):
+                def unary_saved(F: Any, g: Any, node: Node) -> tuple[Any]:
                     a = node.inputs[0]
                     return (f(F, g, node.out, a.data if type(a) is Tensor else a) if node.next[0] is not None
                             else None,)
                 return unary_saved
 
-            def unary(F, g, node):
+            def unary(F: Any, g: Any, node: Node) -> tuple[Any]:
                 return (f(F, g, node.out, node.inputs[0]) if node.next[0] is not None else None,)
             return unary
         fa, fb = vjp
         saves_inputs = self.saves_inputs
 
-        def binary(F, g, node):
+        def binary(F: Any, g: Any, node: Node) -> tuple[Any, Any]:
             a, b = node.inputs
             if saves_inputs:
                 if type(a) is Tensor:
