@@ -117,7 +117,7 @@ class governed:
         state.budget = self.budget
         return self.budget
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         state.budget = self.previous
 
 

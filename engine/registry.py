@@ -64,7 +64,7 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxlist, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 8, 60, 60, 40
 
 
-def _short(v) -> str:
+def _short(v: object) -> str:
     """A value for an error message, cut short: a kwarg may be nested a thousand lists deep."""
     try:
         return _REPR.repr(v)
