@@ -153,6 +153,7 @@ class NodeOp(Protocol):
     grad_fn: str
     grad_fn_rule: GradFnRule | None
     shape: Callable[..., tuple[int, ...]] | None
+    variadic: bool
     forward: Callable[..., Any]
     vjp: Any  # its rules, as declared (the registry's VjpRule tuple, or one rule)
     jvp: str | None
