@@ -24,12 +24,9 @@ between calls slowed whichever case ran next by up to 50x. Not pass/fail: exit c
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "bench"))
 
-from service import server  # noqa: E402  (bench/service.py: a real uvicorn process on a free port)
+from service import measure, server  # noqa: E402  (bench/service.py: timing, a real uvicorn on a free port)
 
 import engine as E  # noqa: E402
 from engine.derivatives import double_vjp_jvp  # noqa: E402
@@ -58,24 +55,6 @@ except ImportError:  # the anchors are optional: their rows are skipped
 
 N = 256
 HESSIAN_SIDE = 8  # 64 parameters
-
-
-def measure(samplers: dict[str, Callable[[], object]], rounds: int, warmup: int) -> dict[str, float]:
-    """Median seconds per case; each sampler runs once per round."""
-    times: dict[str, list[float]] = {name: [] for name in samplers}
-    for r in range(warmup + rounds):
-        gc.collect()
-        for name, sample in samplers.items():
-            gc.disable()
-            try:
-                t0 = time.perf_counter()
-                sample()
-                elapsed = time.perf_counter() - t0
-            finally:
-                gc.enable()
-            if r >= warmup:
-                times[name].append(elapsed)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 # ---------------------------------------------------------------------------- 1 and 4: Jacobian, JVP

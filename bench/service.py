@@ -95,6 +95,7 @@ def measure(samplers: dict[str, Callable[[], object]], rounds: int, warmup: int)
     """Median seconds per case; each sampler runs once per round."""
     times: dict[str, list[float]] = {name: [] for name in samplers}
     for r in range(warmup + rounds):
+        gc.collect()  # outside the clock: no sample pays for an earlier round's garbage
         for name, sample in samplers.items():
             gc.disable()
             try:
@@ -117,11 +118,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server() -> Iterator[str]:
-    """A real uvicorn process serving app.main:app; its base URL while the block runs, stopped after."""
+def server(env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real uvicorn process serving app.main:app (in `env`, else this environment); its base URL while the
+    block runs, stopped after."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1", "--log-level", "warning"], cwd=ROOT)
+                             "--port", str(port), "--workers", "1", "--log-level", "warning"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

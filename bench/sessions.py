@@ -23,10 +23,8 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from service import CHAIN_OPS, JSON_HEADERS, b64_tensor, chain_inputs, free_port, measure  # noqa: E402
+from service import CHAIN_OPS, JSON_HEADERS, b64_tensor, chain_inputs, measure, server  # noqa: E402
 
 from conftest import RedisServer  # noqa: E402
 
@@ -60,32 +58,11 @@ def redis_server() -> Iterator[str]:
 
 @contextlib.contextmanager
 def gradserve(**settings: str) -> Iterator[str]:
-    port = free_port()
     # one BLAS thread each: three servers' spinning BLAS threads on a small machine would time each other
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            **{f"GRADSERVE_{k}": v for k, v in settings.items()}}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with code {proc.returncode}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /healthz within 60 s")
-            time.sleep(0.1)
+    with server(env) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def new_session(client: httpx.Client, program: dict) -> str:
